@@ -1,0 +1,218 @@
+"""Guardrail data (rules, lexicons, exemplars, languages) as validated models, compiled for matching."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from faqbot.yamlfile import Problem, YamlDoc, load_yaml
+
+RuleCategory = Literal["emergency", "self_harm", "mixing", "dosing", "sourcing", "human_request"]
+ExemplarCategory = Literal[
+    "emergency", "self_harm", "mixing", "dosing", "sourcing", "human_request", "none"
+]
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+class Strict(BaseModel):
+    """Base for guard data: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rule(Strict):
+    """A named check: all `all` patterns match, no `none` pattern matches, enough substances."""
+
+    id: str
+    category: RuleCategory
+    all: list[str] = Field(min_length=1)
+    none: list[str] = Field(default_factory=list)
+    min_substances: int = 0
+    intent_unknown: bool = False
+    pet: bool = False
+
+
+class Fuzzy(Strict):
+    """Words that misspellings are corrected toward, and words never corrected."""
+
+    vocabulary: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+
+
+class LexiconFile(Strict):
+    """lexicons.yaml: named word lists, groups of lists, and fuzzy-correction settings."""
+
+    lexicons: dict[str, list[str]]
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    fuzzy: Fuzzy = Fuzzy()
+
+
+class RuleFile(Strict):
+    """rules.yaml: the ordered rule list."""
+
+    rules: list[Rule] = Field(min_length=1)
+
+
+class Exemplar(Strict):
+    """A labelled message the semantic check compares against."""
+
+    id: str
+    category: ExemplarCategory
+    text: str = Field(min_length=2)
+
+
+class ExemplarFile(Strict):
+    """exemplars.yaml."""
+
+    exemplars: list[Exemplar] = Field(min_length=1)
+
+
+class SemanticFile(Strict):
+    """semantic.yaml: calibrated thresholds per category and the wrapper phrases to strip."""
+
+    thresholds: dict[RuleCategory, float]
+    margin: float = Field(ge=0.0, le=1.0)
+    wrappers: list[str] = Field(default_factory=list)
+    continuations: list[str] = Field(default_factory=list)
+
+
+class LanguageFile(Strict):
+    """languages.yaml: stopwords per language; which languages faqbot supports."""
+
+    supported: list[str]
+    stopwords: dict[str, list[str]]
+
+    @field_validator("stopwords")
+    @classmethod
+    def _has_english(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if "en" not in value:
+            raise ValueError("stopwords must include 'en'")
+        return value
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule with its patterns compiled against the lexicons."""
+
+    rule: Rule
+    all: tuple[re.Pattern[str], ...]
+    none: tuple[re.Pattern[str], ...]
+
+
+@dataclass
+class GuardData:
+    """Everything the guard needs from knowledge/guardrails/, validated and compiled."""
+
+    lexicons: LexiconFile
+    rules: RuleFile
+    exemplars: ExemplarFile
+    semantic: SemanticFile
+    languages: LanguageFile
+
+    def alternation(self, name: str) -> str:
+        """A regex alternation of every term of a lexicon or group (longest first)."""
+        names = self.lexicons.groups.get(name, [name])
+        terms = {t for n in names for t in self.lexicons.lexicons[n]}
+        return "(?:" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + ")"
+
+    def expand(self, pattern: str) -> str:
+        """Replace {name} placeholders with lexicon alternations."""
+        return PLACEHOLDER.sub(lambda m: self.alternation(m.group(1)), pattern)
+
+    @cached_property
+    def compiled(self) -> list[CompiledRule]:
+        """All rules, compiled in file order."""
+        return [
+            CompiledRule(
+                rule=r,
+                all=tuple(re.compile(self.expand(p)) for p in r.all),
+                none=tuple(re.compile(self.expand(p)) for p in r.none),
+            )
+            for r in self.rules.rules
+        ]
+
+    @cached_property
+    def substance_terms(self) -> list[tuple[str, re.Pattern[str]]]:
+        """(group key, pattern) for every substance term; kratom terms share one key."""
+        out: list[tuple[str, re.Pattern[str]]] = []
+        for name in self.lexicons.groups.get("substance", []):
+            for term in self.lexicons.lexicons[name]:
+                key = name if name in {"kratom", "generic"} else term
+                out.append((key, re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])")))
+        return out
+
+    @cached_property
+    def vocabulary(self) -> set[str]:
+        """Single words misspellings may be corrected toward."""
+        words = {t for terms in self.lexicons.lexicons.values() for t in terms if " " not in t}
+        return (words | set(self.lexicons.fuzzy.vocabulary)) - set(self.lexicons.fuzzy.exclude)
+
+
+FILES = {
+    "lexicons": ("lexicons.yaml", LexiconFile),
+    "rules": ("rules.yaml", RuleFile),
+    "exemplars": ("exemplars.yaml", ExemplarFile),
+    "semantic": ("semantic.yaml", SemanticFile),
+    "languages": ("languages.yaml", LanguageFile),
+}
+
+
+def load_guard_data(folder: Path, problems: list[Problem]) -> GuardData | None:
+    """Load and validate every guard data file; compile the rules to catch bad regexes."""
+    from faqbot.kb import validate_model
+
+    parts: dict[str, BaseModel] = {}
+    docs: dict[str, YamlDoc] = {}
+    for key, (name, model) in FILES.items():
+        doc = load_yaml(folder / name)
+        if isinstance(doc, Problem):
+            problems.append(doc)
+            continue
+        value = validate_model(model, doc, problems)
+        if value is not None:
+            parts[key], docs[key] = value, doc
+    if len(parts) != len(FILES):
+        return None
+    data = GuardData(**parts)  # type: ignore[arg-type]
+    return data if _check_compiled(data, docs, problems) else None
+
+
+def _check_compiled(data: GuardData, docs: dict[str, YamlDoc], problems: list[Problem]) -> bool:
+    ok = True
+    known = set(data.lexicons.lexicons) | set(data.lexicons.groups)
+    for i, rule in enumerate(data.rules.rules):
+        for field in ("all", "none"):
+            for j, pattern in enumerate(getattr(rule, field)):
+                where = (str(docs["rules"].path), docs["rules"].line_of(("rules", i, field, j)))
+                missing = set(PLACEHOLDER.findall(pattern)) - known
+                if missing:
+                    problems.append(
+                        Problem(*where, f"rule {rule.id}: unknown lexicon {sorted(missing)}")
+                    )
+                    ok = False
+                    continue
+                try:
+                    re.compile(data.expand(pattern))
+                except re.error as exc:
+                    problems.append(Problem(*where, f"rule {rule.id}: bad pattern: {exc}"))
+                    ok = False
+    ok &= _check_unique(data, docs, problems)
+    return ok
+
+
+def _check_unique(data: GuardData, docs: dict[str, YamlDoc], problems: list[Problem]) -> bool:
+    ok = True
+    for key, items in (("rules", data.rules.rules), ("exemplars", data.exemplars.exemplars)):
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item.id in seen:
+                line = docs[key].line_of((key, i, "id"))
+                problems.append(Problem(str(docs[key].path), line, f"duplicate id {item.id!r}"))
+                ok = False
+            seen.add(item.id)
+    return ok

@@ -1,0 +1,54 @@
+"""Text normalization for the guard and retrieval: Unicode tricks, leetspeak, spacing, case.
+
+Pure functions; `normalize` is idempotent (a Hypothesis test checks it).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad\u180e"), None)
+HOMOGLYPHS = str.maketrans(
+    "аеорсухкмтнвіјѕԁɡӏАЕОРСУХКМТНВІЈЅαεορτυνικχΑΕΟΡΤΥΝΙΚΧ",
+    "aeopcyxkmthbijsdgiaeopcyxkmthbijsaeoptuvikxaeoptynikx",
+)
+LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
+QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{0,5}$")
+KEEP_AS_IS = re.compile(r"^7-?oh$|^\d+$|^\d+(?:st|nd|rd|th)$|^[a-z]*\d{2,}$")
+SPACED = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z]){2,}(?![a-z0-9])")
+RUNS = re.compile(r"([a-z])\1{2,}")
+NOT_WORD = re.compile(r"[^a-z0-9\-'%.?]+")
+
+
+def fold(text: str) -> str:
+    """NFKC, drop zero-width characters, map homoglyphs, strip accents, casefold."""
+    text = unicodedata.normalize("NFKC", text).translate(ZERO_WIDTH).translate(HOMOGLYPHS)
+    decomposed = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return text.casefold().replace("\u2019", "'")
+
+
+def _unleet(token: str) -> str:
+    has_alpha = any(ch.isalpha() for ch in token)
+    has_leet = any(ch in "013457@$" for ch in token)
+    if not (has_alpha and has_leet) or QUANTITY.match(token) or KEEP_AS_IS.match(token):
+        return token
+    return token.translate(LEET)
+
+
+def _join_spaced(text: str) -> str:
+    # "k r a t o m" -> "kratom"; a double space separates spelled-out words
+    return SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
+
+
+def normalize(text: str) -> str:
+    """The canonical form the guard's rules match against."""
+    text = _join_spaced(fold(text))
+    text = NOT_WORD.sub(" ", text)
+    tokens = [_unleet(tok.strip("'.-?")) if tok not in {"?"} else tok for tok in text.split()]
+    text = " ".join(t for t in tokens if t)
+    text = RUNS.sub(r"\1\1", text)
+    return re.sub(r"\s+", " ", text).strip()
