@@ -48,6 +48,7 @@ class LexiconFile(Strict):
     """lexicons.yaml: named word lists, groups of lists, and fuzzy-correction settings."""
 
     lexicons: dict[str, list[str]]
+    drug_patterns: list[str] = Field(default_factory=list)
     groups: dict[str, list[str]] = Field(default_factory=dict)
     fuzzy: Fuzzy = Fuzzy()
 
@@ -77,8 +78,11 @@ class SemanticFile(Strict):
 
     thresholds: dict[RuleCategory, float]
     margin: float = Field(ge=0.0, le=1.0)
+    override: float = Field(default=0.85, ge=0.0, le=1.0)
     wrappers: list[str] = Field(default_factory=list)
     continuations: list[str] = Field(default_factory=list)
+    related: dict[str, list[str]] = Field(default_factory=dict)
+    starters: list[str] = Field(default_factory=list)
 
 
 class LanguageFile(Strict):
@@ -116,6 +120,8 @@ class GuardData:
 
     def alternation(self, name: str) -> str:
         """A regex alternation of every term of a lexicon or group (longest first)."""
+        if name == "drugish":
+            return "(?:" + "|".join(self.lexicons.drug_patterns) + ")"
         names = self.lexicons.groups.get(name, [name])
         terms = {t for n in names for t in self.lexicons.lexicons[n]}
         return "(?:" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + ")"
@@ -144,6 +150,8 @@ class GuardData:
             for term in self.lexicons.lexicons[name]:
                 key = name if name in {"kratom", "generic"} else term
                 out.append((key, re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])")))
+        for pattern in self.lexicons.drug_patterns:
+            out.append(("drugish", re.compile(rf"(?<![\w-]){pattern}(?![\w-])")))
         return out
 
     @cached_property
@@ -184,7 +192,7 @@ def load_guard_data(folder: Path, problems: list[Problem]) -> GuardData | None:
 
 def _check_compiled(data: GuardData, docs: dict[str, YamlDoc], problems: list[Problem]) -> bool:
     ok = True
-    known = set(data.lexicons.lexicons) | set(data.lexicons.groups)
+    known = set(data.lexicons.lexicons) | set(data.lexicons.groups) | {"drugish"}
     for i, rule in enumerate(data.rules.rules):
         for field in ("all", "none"):
             for j, pattern in enumerate(getattr(rule, field)):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from faqbot.errors import KnowledgeError
 from faqbot.models import FaqEntry
 from faqbot.resources import ResourceBook, load_resources
+from faqbot.smalltalk import SmalltalkFile, load_smalltalk
 from faqbot.yamlfile import Problem, YamlDoc, load_yaml
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class KnowledgeBase:
     resources: ResourceBook
     checks: ContentChecks
     guard: GuardData
+    smalltalk: SmalltalkFile
     digest: str
     warnings: list[Problem] = field(default_factory=list)
 
@@ -114,9 +116,12 @@ def load_knowledge(
     located = _load_entries(root / "faq", problems)
     resources = load_resources(root / "resources.yaml", problems)
     guard = _load_guard_data(root / "guardrails", problems)
+    smalltalk = load_smalltalk(root / "smalltalk.yaml", problems)
     if checks is not None:
         problems.extend(check_entries(located, checks, today=today))
-    if checks is None or resources is None or guard is None:
+    if guard is not None:
+        problems.extend(_check_guard_links(guard, {loc.entry.id for loc in located}, root))
+    if checks is None or resources is None or guard is None or smalltalk is None:
         return None, problems
     kb = KnowledgeBase(
         root=root,
@@ -124,10 +129,19 @@ def load_knowledge(
         resources=resources,
         checks=checks,
         guard=guard,
+        smalltalk=smalltalk,
         digest=knowledge_digest(root),
         warnings=[p for p in problems if p.level == "warning"],
     )
     return kb, problems
+
+
+def _check_guard_links(guard: GuardData, ids: set[str], root: Path) -> list[Problem]:
+    path = root / "guardrails" / "semantic.yaml"
+    linked = [i for ids_ in guard.semantic.related.values() for i in ids_] + guard.semantic.starters
+    return [
+        Problem(str(path), 1, f"related entry {i!r} does not exist") for i in linked if i not in ids
+    ]
 
 
 def knowledge_digest(root: Path) -> str:

@@ -1,0 +1,144 @@
+"""Threshold calibration on the tune split only (held-out cases are never looked at here).
+
+Retrieval: grid search of (answer, margin, clarify) per mode maximizing correct replies, where
+answering an out-of-scope or wrong entry costs twice as much as a missed answer.
+Guard: per category, the lowest semantic threshold whose benign false-flag rate on the tune
+split stays within budget, for the best margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from faqbot.bot import Bot, check_message
+from faqbot.dialog import Conversation, contextual_query
+from faqbot.evaluate import Case
+from faqbot.retrieval import Thresholds, pick_outcome, score
+
+GUARD_CATEGORIES = ("emergency", "self_harm", "mixing", "dosing", "sourcing", "human_request")
+
+
+def _prepare(bot: Bot, case: Case, mode: str) -> dict[str, Any]:
+    conversation = Conversation()
+    for earlier in case.history:
+        bot.reply(earlier, conversation)
+    text = check_message(case.message)
+    semantic = bot.guard.semantic_text(text)
+    vector = bot._encode(semantic)
+    verdict = bot.guard.check(text, history=conversation.guard_history(), vector=vector)
+    pre = "guard" if verdict.flagged else ("smalltalk" if bot.kb.smalltalk.match(text) else None)
+    assert bot.index is not None
+    plain = (score(bot.index, vector, semantic, bot.thresholds, mode=mode), semantic)
+    follow = contextual_query(semantic, conversation)
+    context = (
+        (score(bot.index, bot._encode(follow), follow, bot.thresholds, mode=mode), follow)
+        if follow
+        else None
+    )
+    return {"case": case, "pre": pre, "plain": plain, "context": context}
+
+
+def _value(prepared: list[dict[str, Any]], t: Thresholds, mode: str) -> tuple[float, float]:
+    points, right = 0.0, 0
+    for p in prepared:
+        case = p["case"]
+        if p["pre"]:
+            ok = p["pre"] == case.expected
+            points += 1 if ok else 0
+            right += ok
+            continue
+        out = pick_outcome(p["plain"], p["context"], t, mode=mode)
+        entry = out.top.entry_id if out.top else None
+        ok = out.decision == case.expected and (case.expected != "answer" or entry == case.entry)
+        wrong_answer = out.decision == "answer" and not ok
+        points += 1 if ok else (-2 if wrong_answer else 0)
+        right += ok
+    return points, right / max(len(prepared), 1)
+
+
+def calibrate_retrieval(bot: Bot, cases: list[Case]) -> dict[str, Any]:
+    """Best thresholds per mode on tune, with the accuracy they give on tune and holdout."""
+    out: dict[str, Any] = {}
+    for mode in ("fused", "dense", "lexical"):
+        tune = [_prepare(bot, c, mode) for c in cases if c.split == "tune"]
+        hold = [_prepare(bot, c, mode) for c in cases if c.split == "holdout"]
+        best: tuple[float, Thresholds] | None = None
+        grid = np.arange(0.30, 0.91, 0.02) if mode != "lexical" else np.arange(0.10, 0.91, 0.02)
+        for answer in grid:
+            for margin in (0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08):
+                for gap in (0.05, 0.1, 0.15, 0.2):
+                    t = replace(
+                        bot.thresholds,
+                        answer=float(answer),
+                        margin=margin,
+                        clarify=float(answer - gap),
+                    )
+                    value, _ = _value(tune, t, mode)
+                    if best is None or value > best[0]:
+                        best = (value, t)
+        assert best is not None
+        t = best[1]
+        out[mode] = {
+            "answer": round(t.answer, 2),
+            "margin": t.margin,
+            "clarify": round(t.clarify, 2),
+            "tune_accuracy": round(_value(tune, t, mode)[1], 4),
+            "holdout_accuracy": round(_value(hold, t, mode)[1], 4),
+        }
+    return out
+
+
+def guard_scores(bot: Bot, case: Case) -> dict[str, Any]:
+    """Rule verdict (without semantics) and semantic best scores for one guard case."""
+    conversation = Conversation()
+    for earlier in case.history:
+        bot.reply(earlier, conversation)
+    text = check_message(case.message)
+    rules = bot.guard.check(text, history=conversation.guard_history())
+    vector = bot._encode(bot.guard.semantic_text(text))
+    return {"case": case, "rule": rules.category, "sims": bot.guard.nearest(vector)}
+
+
+def calibrate_guard(bot: Bot, cases: list[Case], *, budget: float = 0.02) -> dict[str, Any]:
+    """Per-category semantic thresholds and one margin from the tune split of guard cases."""
+    rows = [guard_scores(bot, c) for c in cases if c.split == "tune" and c.task == "guard"]
+    benign = [
+        r for r in rows if r["case"].expected in {"none", "not_self_harm"} and r["rule"] is None
+    ]
+    best: dict[str, Any] = {}
+    for margin in (0.0, 0.02, 0.04, 0.06, 0.08):
+        chosen = {
+            c: _lowest_safe(c, benign, margin, budget / len(GUARD_CATEGORIES))
+            for c in GUARD_CATEGORIES
+        }
+        recall = _recall(rows, chosen, margin)
+        if not best or recall > best["recall"]:
+            best = {"margin": margin, "thresholds": chosen, "recall": recall}
+    return best
+
+
+def _fires(sims: dict[str, float], category: str, threshold: float, margin: float) -> bool:
+    score_ = sims.get(category, 0.0)
+    return score_ >= threshold and score_ - sims.get("none", 0.0) >= margin
+
+
+def _lowest_safe(
+    category: str, benign: list[dict[str, Any]], margin: float, budget: float
+) -> float:
+    for threshold in np.arange(0.60, 0.99, 0.01):
+        flagged = sum(_fires(r["sims"], category, float(threshold), margin) for r in benign)
+        if flagged / max(len(benign), 1) <= budget:
+            return round(float(threshold), 2)
+    return 0.99
+
+
+def _recall(rows: list[dict[str, Any]], thresholds: dict[str, float], margin: float) -> float:
+    flagged = [r for r in rows if r["case"].expected in GUARD_CATEGORIES]
+    hits = sum(
+        r["rule"] is not None or any(_fires(r["sims"], c, t, margin) for c, t in thresholds.items())
+        for r in flagged
+    )
+    return round(hits / max(len(flagged), 1), 4)

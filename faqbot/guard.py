@@ -1,0 +1,255 @@
+"""The guardrail layer: rules over normalized text, semantic exemplars, and conversation context.
+
+Precedence (first match wins): emergency, self_harm, language, mixing, dosing, sourcing,
+human_request. Rules and exemplars are data (knowledge/guardrails/); this module only applies them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from faqbot.encoder import Vectors
+from faqbot.guard_data import CompiledRule, GuardData
+from faqbot.models import Evidence, Verdict
+from faqbot.normalize import fold, normalize
+
+PRECEDENCE = ("emergency", "self_harm", "language", "mixing", "dosing", "sourcing", "human_request")
+TOKEN = re.compile(r"[a-z][a-z'\-]+")
+LATIN = re.compile(r"[a-z]")
+
+
+@dataclass(frozen=True)
+class PastTurn:
+    """What the guard remembers of an earlier turn: the message and the category it got."""
+
+    message: str
+    category: str | None = None
+
+
+class Guard:
+    """Decides, before retrieval, whether a message needs a redirect or emergency reply."""
+
+    def __init__(
+        self,
+        *,
+        data: GuardData,
+        exemplar_vectors: Vectors | None = None,
+        known_words: set[str] | None = None,
+    ) -> None:
+        self.data = data
+        self.exemplar_vectors = exemplar_vectors
+        self.known_words = known_words or set()
+        self.labels = [x.category for x in data.exemplars.exemplars]
+        self.exemplar_ids = [x.id for x in data.exemplars.exemplars]
+        self.wrappers = [re.compile(p) for p in data.semantic.wrappers]
+        self.continuations = [re.compile(p) for p in data.semantic.continuations]
+
+    # ------------------------------------------------------------------ text preparation
+    def canonical(self, message: str) -> str:
+        """Normalized text with misspelled cue words corrected."""
+        return self.forms(message)[1]
+
+    def semantic_text(self, message: str) -> str:
+        """The canonical text without framing wrappers: what gets embedded."""
+        text = self.canonical(message)
+        for wrapper in self.wrappers:
+            text = wrapper.sub("", text).strip()
+        return text or self.canonical(message)
+
+    @cached_property
+    def _vocab_by_initial(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for word in self.data.vocabulary:
+            out.setdefault(word[:1], []).append(word)
+        return out
+
+    def _correct(self, token: str) -> str:
+        if (
+            len(token) < 5
+            or token in self.data.vocabulary
+            or token in self.known_words
+            or not token.isalpha()
+        ):
+            return token
+        limit = 1 if len(token) < 8 else 2
+        best = min(
+            self._vocab_by_initial.get(token[:1], []),
+            key=lambda w: Levenshtein.distance(token, w, score_cutoff=limit + 1),
+            default=None,
+        )
+        if best is not None and Levenshtein.distance(token, best) <= limit:
+            return best
+        return token
+
+    # ------------------------------------------------------------------ checks
+    def substances(self, text: str) -> set[str]:
+        """Distinct substances named in canonical text (all kratom terms count once)."""
+        found: set[str] = set()
+        for key, pattern in self.data.substance_terms:
+            if key == "drugish":
+                found.update(m.group(0) for m in pattern.finditer(text))
+            elif pattern.search(text):
+                found.add(key)
+        return found
+
+    def rule_hits(self, *texts: str) -> list[Evidence]:
+        """Every rule that fires on any of `texts` (normalized forms of one message), as evidence."""
+        counts = [len(self.substances(t)) for t in texts]
+        return [
+            self._evidence(rule)
+            for rule in self.data.compiled
+            if any(self._fires(rule, t, n) for t, n in zip(texts, counts, strict=True))
+        ]
+
+    def forms(self, message: str) -> tuple[str, str]:
+        """The normalized message as typed and with misspelled cue words corrected."""
+        plain = normalize(message)
+        return plain, " ".join(self._correct(tok) for tok in plain.split())
+
+    @staticmethod
+    def _fires(rule: CompiledRule, text: str, substances: int) -> bool:
+        return (
+            substances >= rule.rule.min_substances
+            and all(p.search(text) for p in rule.all)
+            and not any(p.search(text) for p in rule.none)
+        )
+
+    @staticmethod
+    def _evidence(rule: CompiledRule) -> Evidence:
+        return Evidence(category=rule.rule.category, source="rule", ref=rule.rule.id, score=1.0)
+
+    def language_hit(self, message: str) -> Evidence | None:
+        """Evidence that the message is in a language faqbot does not answer in."""
+        raw = unicodedata.normalize("NFKC", message).casefold()
+        letters = [ch for ch in raw if ch.isalpha()]
+        if len(letters) >= 4 and sum(1 for ch in letters if LATIN.match(ch)) <= 0.5 * len(letters):
+            return Evidence(category="language", source="rule", ref="lang-script", score=1.0)
+        tokens = TOKEN.findall(fold(message))
+        counts = {
+            lang: sum(t in set(words) for t in tokens)
+            for lang, words in self.data.languages.stopwords.items()
+        }
+        english = counts.pop("en", 0)
+        lang, best = max(counts.items(), key=lambda kv: kv[1], default=("", 0))
+        needed = 1 if len(tokens) <= 3 else 2
+        if (
+            lang
+            and best >= needed
+            and best > english * 2
+            and lang not in self.data.languages.supported
+        ):
+            return Evidence(
+                category="language",
+                source="rule",
+                ref=f"lang-{lang}",
+                score=best / max(len(tokens), 1),
+            )
+        return None
+
+    def semantic_hits(self, vector: Vectors | None) -> list[Evidence]:
+        """Categories whose nearest exemplar is close enough and clearly closer than benign ones."""
+        if vector is None or self.exemplar_vectors is None:
+            return []
+        sims = self.exemplar_vectors @ vector.reshape(-1)
+        best: dict[str, tuple[float, int]] = {}
+        for row, label in enumerate(self.labels):
+            if label not in best or sims[row] > best[label][0]:
+                best[label] = (float(sims[row]), row)
+        benign = best.get("none", (0.0, -1))[0]
+        out = []
+        for category, threshold in self.data.semantic.thresholds.items():
+            score, row = best.get(category, (0.0, -1))
+            if score >= threshold and score - benign >= self.data.semantic.margin:
+                out.append(
+                    Evidence(
+                        category=category,
+                        source="exemplar",
+                        ref=self.exemplar_ids[row],
+                        score=round(score, 4),
+                    )
+                )
+        return out
+
+    def nearest(self, vector: Vectors) -> dict[str, float]:
+        """Best exemplar similarity per category (for --explain and calibration)."""
+        assert self.exemplar_vectors is not None
+        sims = self.exemplar_vectors @ vector.reshape(-1)
+        out: dict[str, float] = {}
+        for row, label in enumerate(self.labels):
+            out[label] = max(out.get(label, -1.0), float(sims[row]))
+        return out
+
+    # ------------------------------------------------------------------ verdict
+    def check(
+        self, message: str, *, history: Sequence[PastTurn] = (), vector: Vectors | None = None
+    ) -> Verdict:
+        """The verdict for `message`, given earlier turns and its embedding (if available)."""
+        forms = self.forms(message)
+        evidence = self.rule_hits(*forms)
+        lang = self.language_hit(message)
+        if lang:
+            evidence.append(lang)
+        evidence += self._semantic_policy(evidence, self.semantic_hits(vector))
+        if not evidence and history:
+            evidence += self._context_hits(forms, history)
+        return self._verdict(evidence)
+
+    def _semantic_policy(self, rules: list[Evidence], semantic: list[Evidence]) -> list[Evidence]:
+        """Rules decide when they fire; meaning alone may only add a more urgent category if strong."""
+        if not rules:
+            return semantic
+        strong = self.data.semantic.override
+        return [
+            e for e in semantic if e.category in {"emergency", "self_harm"} and e.score >= strong
+        ]
+
+    def _context_hits(self, forms: tuple[str, str], history: Sequence[PastTurn]) -> list[Evidence]:
+        previous = history[-1]
+        prev = self.forms(previous.message)
+        before = {e.category for e in self.rule_hits(*prev)}
+        joined_forms = (f"{prev[0]} {forms[0]}", f"{prev[1]} {forms[1]}")
+        joined = [e for e in self.rule_hits(*joined_forms) if e.category not in before]
+        text = forms[1]
+        out = [
+            Evidence(category=e.category, source="context", ref=f"joined:{e.ref}") for e in joined
+        ]
+        if previous.category in {"dosing", "mixing"} and any(
+            p.search(text) for p in self.continuations
+        ):
+            out.append(Evidence(category=previous.category, source="context", ref="continuation"))  # type: ignore[arg-type]
+        return out
+
+    def _verdict(self, evidence: list[Evidence]) -> Verdict:
+        if not evidence:
+            return Verdict()
+        category = min(
+            (e.category for e in evidence),
+            key=lambda c: PRECEDENCE.index(c) if c in PRECEDENCE else 99,
+        )
+        refs = {e.ref for e in evidence}
+        rules = {r.rule.id: r.rule for r in self.data.compiled}
+        pet = any(rules[r].pet for r in refs if r in rules)
+        unknown = category == "emergency" and any(
+            rules[r].intent_unknown for r in refs if r in rules
+        )
+        ordered = sorted(evidence, key=lambda e: (e.category != category, e.source != "rule"))
+        return Verdict(category=category, evidence=ordered, pet=pet, intent_unknown=unknown)
+
+
+def build_known_words(texts: Sequence[str]) -> set[str]:
+    """Words seen in vetted text: never 'corrected' into a cue word."""
+    return {tok for text in texts for tok in TOKEN.findall(normalize(text))}
+
+
+def cosine_rows(
+    matrix: Vectors, vector: Vectors
+) -> np.ndarray:  # pragma: no cover - helper for tools
+    """Cosine similarity of every row with `vector` (rows are normalized)."""
+    return matrix @ vector.reshape(-1)

@@ -1,0 +1,225 @@
+"""The retrieval index: one dense vector per phrasing (faiss, inner product) plus BM25 per entry.
+
+The index is an artifact under the data dir with a manifest (knowledge hash, model, time). `load`
+refuses a stale index; `ensure_index` rebuilds it when the knowledge changed or it is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faqbot.encoder import Encoder, Vectors
+from faqbot.errors import IndexError_
+from faqbot.kb import KnowledgeBase
+
+FORMAT_VERSION = 1
+HNSW_ABOVE = 50_000  # flat search is exact and fast below this many phrasings
+Progress = Callable[[str], None]
+
+
+def stderr_progress(message: str) -> None:
+    """Default progress reporter: one line on stderr."""
+    print(f"faqbot: {message}", file=sys.stderr, flush=True)
+
+
+def index_dir(data_dir: Path) -> Path:
+    """Where the index artifact lives."""
+    return data_dir / "index"
+
+
+@dataclass
+class Index:
+    """Phrasing vectors, their entry ids, guard exemplar vectors, and the BM25 retriever."""
+
+    manifest: dict[str, Any]
+    entry_ids: list[str]  # one per phrasing
+    phrasings: list[str]
+    vectors: Vectors
+    exemplar_vectors: Vectors
+    faiss_index: Any
+    bm25: Any
+    bm25_ids: list[str]  # one per entry, BM25 document order
+
+    def dense(self, query: Vectors, k: int = 40) -> list[tuple[str, float, str]]:
+        """(entry id, cosine, phrasing) of the nearest phrasings."""
+        k = min(k, len(self.entry_ids))
+        scores, rows = self.faiss_index.search(np.ascontiguousarray(query.reshape(1, -1)), k)
+        return [
+            (self.entry_ids[r], float(s), self.phrasings[r])
+            for s, r in zip(scores[0], rows[0], strict=True)
+            if r >= 0
+        ]
+
+    def lexical(self, text: str) -> dict[str, float]:
+        """Raw BM25 score per entry id (only entries that score above zero)."""
+        tokens = tokenize_query(text)
+        if not tokens:
+            return {}
+        known = [t for t in tokens if t in self.bm25.vocab_dict]
+        if not known:
+            return {}
+        scores = self.bm25.get_scores(known)
+        return {self.bm25_ids[i]: float(s) for i, s in enumerate(scores) if s > 0}
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize_docs(texts: list[str]) -> Any:
+    """BM25 tokens (English stopwords removed, Snowball-stemmed)."""
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+
+
+def tokenize_query(text: str) -> list[str]:
+    """A query's stemmed tokens, as strings."""
+    import bm25s
+
+    out = bm25s.tokenize(
+        [text], stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False
+    )
+    return list(out[0])
+
+
+def entry_document(kb: KnowledgeBase, entry_id: str) -> str:
+    """The text BM25 indexes for an entry: its phrasings, tags and answer."""
+    entry = kb.get(entry_id)
+    assert entry is not None
+    return " ".join([*entry.phrasings, " ".join(entry.tags), entry.answer])
+
+
+def build_faiss(vectors: Vectors) -> Any:
+    """Exact inner-product search; HNSW for very large collections."""
+    import faiss
+
+    dim = vectors.shape[1]
+    index = (
+        faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        if len(vectors) > HNSW_ABOVE
+        else faiss.IndexFlatIP(dim)
+    )
+    index.add(vectors)
+    return index
+
+
+def build_index(
+    kb: KnowledgeBase, encoder: Encoder, *, progress: Progress = stderr_progress
+) -> Index:
+    """Embed every approved phrasing and guard exemplar; index the entries for BM25."""
+    import bm25s
+
+    served = kb.served
+    entry_ids = [e.id for e in served for _ in e.phrasings]
+    phrasings = [p for e in served for p in e.phrasings]
+    progress(f"embedding {len(phrasings)} phrasings of {len(served)} approved entries")
+    vectors = encoder.encode(phrasings)
+    exemplars = [x.text for x in kb.guard.exemplars.exemplars]
+    progress(f"embedding {len(exemplars)} guard exemplars")
+    exemplar_vectors = encoder.encode(exemplars)
+    bm25 = bm25s.BM25()
+    bm25.index(tokenize_docs([entry_document(kb, e.id) for e in served]), show_progress=False)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "knowledge_hash": kb.digest,
+        "model": encoder.name,
+        "encoder": type(encoder).__name__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "entries": len(served),
+        "phrasings": len(phrasings),
+        "exemplars": len(exemplars),
+    }
+    return Index(
+        manifest,
+        entry_ids,
+        phrasings,
+        vectors,
+        exemplar_vectors,
+        build_faiss(vectors),
+        bm25,
+        [e.id for e in served],
+    )
+
+
+def save_index(index: Index, data_dir: Path, *, extra: dict[str, Any] | None = None) -> Path:
+    """Write the artifact atomically (a temp folder renamed into place)."""
+    target = index_dir(data_dir)
+    tmp = target.with_name("index.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    np.save(tmp / "vectors.npy", index.vectors)
+    np.save(tmp / "exemplars.npy", index.exemplar_vectors)
+    (tmp / "phrasings.json").write_text(
+        json.dumps(
+            {"entry_ids": index.entry_ids, "phrasings": index.phrasings, "bm25_ids": index.bm25_ids}
+        )
+    )
+    index.bm25.save(str(tmp / "bm25"))
+    index.manifest.update(extra or {})
+    (tmp / "manifest.json").write_text(json.dumps(index.manifest, indent=2))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
+def read_manifest(data_dir: Path) -> dict[str, Any] | None:
+    """The saved manifest, or None when there is no (readable) index."""
+    path = index_dir(data_dir) / "manifest.json"
+    try:
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
+def stale_reason(manifest: dict[str, Any] | None, kb: KnowledgeBase, model: str) -> str | None:
+    """Why a saved index cannot be served for this knowledge and model, or None."""
+    if manifest is None:
+        return "no index yet"
+    if manifest.get("format") != FORMAT_VERSION:
+        return "index format changed"
+    if manifest.get("knowledge_hash") != kb.digest:
+        return "knowledge changed since the index was built"
+    if manifest.get("model") != model:
+        return f"index was built with {manifest.get('model')}, not {model}"
+    return None
+
+
+def load_index(data_dir: Path, kb: KnowledgeBase, model: str) -> Index:
+    """Load a fresh index; raise IndexError_ if it is missing, stale or unreadable."""
+    import bm25s
+
+    manifest = read_manifest(data_dir)
+    reason = stale_reason(manifest, kb, model)
+    if reason:
+        raise IndexError_(reason)
+    assert manifest is not None
+    root = index_dir(data_dir)
+    try:
+        meta = json.loads((root / "phrasings.json").read_text())
+        vectors = np.load(root / "vectors.npy")
+        exemplar_vectors = np.load(root / "exemplars.npy")
+        bm25 = bm25s.BM25.load(str(root / "bm25"))
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexError_(f"index at {root} is unreadable: {exc}") from exc
+    return Index(
+        manifest,
+        meta["entry_ids"],
+        meta["phrasings"],
+        vectors,
+        exemplar_vectors,
+        build_faiss(vectors),
+        bm25,
+        meta["bm25_ids"],
+    )
