@@ -130,6 +130,8 @@ class Bot:
                 Verdict(category="error"),
                 trace={"error": type(exc).__name__},
             )
+        turn.reply.session_id = conversation.session_id
+        turn.reply.turn_id = conversation.turn_count + 1
         self._remember(turn, conversation)
         self._record(turn, conversation)
         return turn

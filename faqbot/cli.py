@@ -91,7 +91,7 @@ def kb_stats(as_json: JsonOpt = False) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    from faqbot import cli_chat, cli_ops  # noqa: F401 - registers their commands
+    from faqbot import cli_chat, cli_moderators, cli_ops, cli_serve, cli_store  # noqa: F401 - registers commands
 
     app()
 

@@ -34,14 +34,17 @@ class Turn:
 
 @dataclass
 class Conversation:
-    """The last turns of one session (bounded)."""
+    """The last turns of one session (bounded); `turn_count` keeps counting past the bound."""
 
     turns: list[Turn] = field(default_factory=list)
     max_turns: int = MAX_TURNS
+    session_id: str | None = None
+    turn_count: int = 0
 
     def add(self, turn: Turn) -> None:
         """Append a turn, keeping only the most recent ones."""
         self.turns.append(turn)
+        self.turn_count += 1
         del self.turns[: -self.max_turns]
 
     def guard_history(self) -> list[PastTurn]:

@@ -1,0 +1,1 @@
+"""`faqbot moderators ...` and `faqbot gaps`: moderator accounts and the content gap report."""

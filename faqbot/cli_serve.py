@@ -1,0 +1,1 @@
+"""`faqbot serve`: run the HTTP API with uvicorn."""

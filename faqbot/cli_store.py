@@ -1,0 +1,1 @@
+"""`faqbot escalations ...`: list, export and purge the escalation log."""
