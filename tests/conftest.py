@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -62,6 +63,10 @@ def scratch_kb(tmp_path: Path) -> Path:
     shutil.copytree(KNOWLEDGE / "guardrails", root / "guardrails")
     shutil.copy(KNOWLEDGE / "resources.yaml", root / "resources.yaml")
     shutil.copy(KNOWLEDGE / "smalltalk.yaml", root / "smalltalk.yaml")
+    semantic = root / "guardrails" / "semantic.yaml"  # its links point at real entries
+    data = yaml.safe_load(semantic.read_text())
+    data.update(related={}, starters=[])
+    semantic.write_text(yaml.safe_dump(data, sort_keys=False))
     (root / "faq" / "basics").mkdir(parents=True)
     (root / "faq" / "basics" / "sample-entry.yaml").write_text(GOOD_ENTRY)
     return root
