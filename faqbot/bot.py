@@ -126,7 +126,9 @@ class Bot:
             self.fail_closed_count += 1
             turn = BotTurn(
                 text,
-                self.error_replies.get(locale) or self.error_replies[self.default_locale],
+                (
+                    self.error_replies.get(locale) or self.error_replies[self.default_locale]
+                ).model_copy(deep=True),
                 Verdict(category="error"),
                 trace={"error": type(exc).__name__},
             )

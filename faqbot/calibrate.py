@@ -16,6 +16,7 @@ import numpy as np
 from faqbot.bot import Bot, check_message
 from faqbot.dialog import Conversation, contextual_query
 from faqbot.evaluate import Case
+from faqbot.models import Hit
 from faqbot.retrieval import Thresholds, pick_outcome, score
 
 GUARD_CATEGORIES = ("emergency", "self_harm", "mixing", "dosing", "sourcing", "human_request")
@@ -59,34 +60,66 @@ def _value(prepared: list[dict[str, Any]], t: Thresholds, mode: str) -> tuple[fl
     return points, right / max(len(prepared), 1)
 
 
+def _refuse(prepared: list[dict[str, Any]], weight: float, k: float) -> list[dict[str, Any]]:
+    """The same candidates re-fused with another lexical weight and saturation constant."""
+
+    def fuse(scored: tuple[list[Hit], str] | None) -> tuple[list[Hit], str] | None:
+        if scored is None:
+            return None
+        hits = []
+        for h in scored[0]:
+            raw = 6.0 * h.lexical / max(1.0 - h.lexical, 1e-9)  # undo the default k=6 saturation
+            lex = raw / (raw + k)
+            fused = (1 - weight) * h.dense + weight * lex
+            hits.append(h.model_copy(update={"lexical": lex, "fused": fused}))
+        return sorted(hits, key=lambda h: h.fused, reverse=True), scored[1]
+
+    return [{**p, "plain": fuse(p["plain"]), "context": fuse(p["context"])} for p in prepared]
+
+
+def _search(tune: list[dict[str, Any]], base: Thresholds, mode: str) -> tuple[float, Thresholds]:
+    best: tuple[float, Thresholds] | None = None
+    grid = np.arange(0.30, 0.91, 0.02) if mode != "lexical" else np.arange(0.10, 0.91, 0.02)
+    for answer in grid:
+        for margin in (0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08):
+            for gap in (0.05, 0.1, 0.15, 0.2):
+                t = replace(base, answer=float(answer), margin=margin, clarify=float(answer - gap))
+                value, _ = _value(tune, t, mode)
+                if best is None or value > best[0]:
+                    best = (value, t)
+    assert best is not None
+    return best
+
+
 def calibrate_retrieval(bot: Bot, cases: list[Case]) -> dict[str, Any]:
-    """Best thresholds per mode on tune, with the accuracy they give on tune and holdout."""
+    """Best thresholds per mode on tune (and the lexical weight for fused); tune and holdout accuracy."""
     out: dict[str, Any] = {}
     for mode in ("fused", "dense", "lexical"):
         tune = [_prepare(bot, c, mode) for c in cases if c.split == "tune"]
         hold = [_prepare(bot, c, mode) for c in cases if c.split == "holdout"]
-        best: tuple[float, Thresholds] | None = None
-        grid = np.arange(0.30, 0.91, 0.02) if mode != "lexical" else np.arange(0.10, 0.91, 0.02)
-        for answer in grid:
-            for margin in (0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08):
-                for gap in (0.05, 0.1, 0.15, 0.2):
-                    t = replace(
-                        bot.thresholds,
-                        answer=float(answer),
-                        margin=margin,
-                        clarify=float(answer - gap),
-                    )
-                    value, _ = _value(tune, t, mode)
-                    if best is None or value > best[0]:
-                        best = (value, t)
+        fused = mode == "fused"
+        options = (
+            [(w, k) for w in (0.1, 0.2, 0.3, 0.4) for k in (3.0, 6.0, 12.0)]
+            if fused
+            else [(0.0, 6.0)]
+        )
+        best: tuple[float, Thresholds, float, float] | None = None
+        for weight, k in options:
+            value, t = _search(_refuse(tune, weight, k) if fused else tune, bot.thresholds, mode)
+            if best is None or value > best[0]:
+                best = (value, t, weight, k)
         assert best is not None
-        t = best[1]
+        _, t, weight, k = best
+        tune_f = _refuse(tune, weight, k) if fused else tune
+        hold_f = _refuse(hold, weight, k) if fused else hold
         out[mode] = {
             "answer": round(t.answer, 2),
             "margin": t.margin,
             "clarify": round(t.clarify, 2),
-            "tune_accuracy": round(_value(tune, t, mode)[1], 4),
-            "holdout_accuracy": round(_value(hold, t, mode)[1], 4),
+            "lexical_weight": weight,
+            "lexical_k": k,
+            "tune_accuracy": round(_value(tune_f, t, mode)[1], 4),
+            "holdout_accuracy": round(_value(hold_f, t, mode)[1], 4),
         }
     return out
 

@@ -97,4 +97,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m faqbot.cli`: run the imported module's app, where the cli_* modules register
+    from faqbot.cli import main as package_main
+
+    sys.exit(package_main())

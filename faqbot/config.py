@@ -33,14 +33,18 @@ class Settings(BaseSettings):
         description="Embedding backend: auto (ONNX if exported, else sentence-transformers), onnx, st.",
     )
     answer_threshold: float = Field(
-        default=0.62, description="Minimum fused score of the best entry to answer directly."
+        default=0.46, description="Minimum fused score of the best entry to answer directly."
     )
     answer_margin: float = Field(
-        default=0.04, description="Minimum fused-score lead over the runner-up to answer directly."
+        default=0.02, description="Minimum fused-score lead over the runner-up to answer directly."
     )
     clarify_threshold: float = Field(
-        default=0.50,
+        default=0.41,
         description="Minimum fused score to offer suggestions (clarify) instead of a fallback.",
+    )
+    lexical_k: float = Field(
+        default=6.0,
+        description="BM25 saturation: a raw score s counts as s / (s + k) before fusing.",
     )
     domain_threshold: float = Field(
         default=0.38,
@@ -67,6 +71,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None,
         description="Redis URL for shared sessions and rate limits (needed for --workers > 1).",
+    )
+    redis_prefix: str = Field(
+        default="faqbot:",
+        description="Prefix of every Redis key faqbot writes (to share one Redis between instances).",
     )
     session_ttl_minutes: int = Field(
         default=30, description="Idle time after which a chat session expires."

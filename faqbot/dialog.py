@@ -17,6 +17,11 @@ from faqbot.retrieval import in_domain
 ANAPHORA = re.compile(
     r"\b(it|its|it's|this|that|these|those|they|them|their|there|one|ones|such)\b"
 )
+PRONOUN = re.compile(r"\b(it|this|that|they|them)\b")
+TOPICS = re.compile(
+    r"\b(chronic primary pain|chronic pain|low back pain|back pain|fibromyalgia|kratom withdrawal|kratom|"
+    r"7-oh|7-hydroxymitragynine|mitragynine|opioids|naloxone|988|poison help|cbt|acupuncture)\b"
+)
 CONTINUATION = re.compile(r"^\s*(and|also|what about|how about|but|so|ok|okay|then)\b")
 MAX_TURNS = 10
 
@@ -72,9 +77,18 @@ def is_weak(message: str) -> bool:
     return bool(CONTINUATION.search(text)) and len(words) <= 8
 
 
+def topic_noun(text: str) -> str | None:
+    """The main topic named in a text ("What is chronic pain?" -> "chronic pain")."""
+    found = TOPICS.search(text.lower())
+    return found.group(1) if found else None
+
+
 def contextual_query(message: str, conversation: Conversation) -> str | None:
-    """The re-query text for a weak follow-up, or None when the message stands alone."""
+    """The re-query for a weak follow-up: pronouns replaced by the previous topic, or it appended."""
     topic = conversation.context_topic()
     if not topic or not is_weak(message):
         return None
-    return f"{message} {topic}"
+    noun = topic_noun(topic)
+    if noun and PRONOUN.search(message.lower()):
+        return PRONOUN.sub(noun, message.lower(), count=1)
+    return f"{message} {noun or topic}"

@@ -11,6 +11,7 @@ from faqbot.index import (
     Index,
     Progress,
     build_index,
+    guard_exemplars,
     load_index,
     read_manifest,
     save_index,
@@ -30,6 +31,7 @@ def thresholds_from(settings: Settings) -> Thresholds:
         margin=settings.answer_margin,
         clarify=settings.clarify_threshold,
         domain=settings.domain_threshold,
+        lexical_k=settings.lexical_k,
         lexical_weight=settings.lexical_weight,
     )
 
@@ -65,7 +67,10 @@ def make_guard(kb: KnowledgeBase, index: Index | None) -> Guard:
     """The guard over this knowledge base, with exemplar vectors when an index is loaded."""
     known = build_known_words([e.answer for e in kb.served] + [e.question for e in kb.served])
     return Guard(
-        data=kb.guard, exemplar_vectors=index.exemplar_vectors if index else None, known_words=known
+        data=kb.guard,
+        exemplars=guard_exemplars(kb),
+        exemplar_vectors=index.exemplar_vectors if index else None,
+        known_words=known,
     )
 
 

@@ -132,7 +132,7 @@ def _medquad(r: dict[str, Any]) -> Case:
 
 # ---------------------------------------------------------------------- running
 def run_case(bot: Bot, case: Case) -> tuple[str, str | None, str | None]:
-    """(kind, category, entry) of the bot's reply to the case's last message."""
+    """(kind, category, entry) of the bot's reply; for clarify, entry is the first suggestion."""
     conversation = Conversation()
     try:
         for earlier in case.history:
@@ -140,6 +140,8 @@ def run_case(bot: Bot, case: Case) -> tuple[str, str | None, str | None]:
         reply = bot.reply(case.message, conversation).reply
     except MessageError:
         return "invalid", None, None
+    if reply.kind == "clarify" and reply.suggestions:
+        return reply.kind, reply.category, reply.suggestions[0].entry_id
     return reply.kind, reply.category, reply.entry_id
 
 
@@ -191,13 +193,16 @@ def _retrieval_metrics(results: list[tuple[Case, str, str | None, str | None]]) 
     for case, kind, category, entry in results:
         by_kind[case.expected].append(correct(case, kind, category, entry))
         confusion[f"{case.expected}->{kind}"] += 1
-    answers = [(c, e) for c, k, _, e in results if c.expected == "answer"]
+    answers = [(c, k, e) for c, k, _, e in results if c.expected == "answer"]
     oos = [k for c, k, _, _ in results if c.expected == "out_of_scope"]
     return {
         "n": len(results),
         "accuracy": _rate([correct(c, k, cat, e) for c, k, cat, e in results]),
         "by_kind": {k: {"n": len(v), "accuracy": _rate(v)} for k, v in sorted(by_kind.items())},
-        "entry_accuracy": _rate([e == c.entry for c, e in answers]),
+        "entry_accuracy": _rate([k == "answer" and e == c.entry for c, k, e in answers]),
+        "entry_offered": _rate(
+            [k in {"answer", "clarify"} and e == c.entry for c, k, e in answers]
+        ),
         "out_of_scope_not_answered": _rate([k != "answer" for k in oos]),
         "confusion": dict(sorted(confusion.items())),
     }
@@ -285,7 +290,8 @@ def _format_metrics(m: dict[str, Any]) -> list[str]:
             + "  ".join(f"{k}: {v['accuracy']} (n={v['n']})" for k, v in m["by_kind"].items())
         )
         lines.append(
-            f"    entry accuracy: {m['entry_accuracy']}   out-of-scope not answered: {m['out_of_scope_not_answered']}"
+            f"    entry accuracy: {m['entry_accuracy']} answered, {m['entry_offered']} answered or first suggestion;"
+            f" out-of-scope not answered: {m['out_of_scope_not_answered']}"
         )
         lines.append("    confusion: " + ", ".join(f"{k}={v}" for k, v in m["confusion"].items()))
     if "categories" in m:

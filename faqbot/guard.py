@@ -40,14 +40,18 @@ class Guard:
         self,
         *,
         data: GuardData,
+        exemplars: Sequence[tuple[str, str, str]] = (),
         exemplar_vectors: Vectors | None = None,
         known_words: set[str] | None = None,
     ) -> None:
         self.data = data
         self.exemplar_vectors = exemplar_vectors
         self.known_words = known_words or set()
-        self.labels = [x.category for x in data.exemplars.exemplars]
-        self.exemplar_ids = [x.id for x in data.exemplars.exemplars]
+        labelled = list(exemplars) or [(x.id, x.category, x.text) for x in data.exemplars.exemplars]
+        self.exemplar_ids = [i for i, _, _ in labelled]
+        self.labels = [c for _, c, _ in labelled]
+        if exemplar_vectors is not None and len(exemplar_vectors) != len(labelled):
+            raise ValueError(f"{len(exemplar_vectors)} exemplar vectors for {len(labelled)} exemplars")
         self.wrappers = [re.compile(p) for p in data.semantic.wrappers]
         self.continuations = [re.compile(p) for p in data.semantic.continuations]
 
@@ -64,29 +68,43 @@ class Guard:
         return text or self.canonical(message)
 
     @cached_property
+    def _words(self) -> set[str]:
+        return self.data.vocabulary | self.known_words
+
+    @cached_property
     def _vocab_by_initial(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for word in self.data.vocabulary:
             out.setdefault(word[:1], []).append(word)
         return out
 
+    def _segment(self, token: str) -> str | None:
+        """Split a run-together token ("ioverdosed" from "i o v e r d o s e d") into two words."""
+        words = self._words
+        for cut in range(1, len(token) - 2):
+            head, tail = token[:cut], token[cut:]
+            if (head in words or head in {"i", "my"}) and tail in self.data.vocabulary:
+                return f"{head} {tail}"
+        return None
+
     def _correct(self, token: str) -> str:
-        if (
-            len(token) < 5
-            or token in self.data.vocabulary
-            or token in self.known_words
-            or not token.isalpha()
-        ):
+        vocab = self.data.vocabulary
+        if len(token) < 4 or token in vocab or token in self.known_words or not token.isalpha():
             return token
+        split = self._segment(token) if len(token) >= 8 else None
+        if split:
+            return split
+        cues = set(self.data.lexicons.fuzzy.vocabulary)
         limit = 1 if len(token) < 8 else 2
-        best = min(
-            self._vocab_by_initial.get(token[:1], []),
-            key=lambda w: Levenshtein.distance(token, w, score_cutoff=limit + 1),
-            default=None,
-        )
-        if best is not None and Levenshtein.distance(token, best) <= limit:
-            return best
-        return token
+        candidates = [
+            (Levenshtein.distance(token, w, score_cutoff=limit + 1), w not in cues, w)
+            for w in self._vocab_by_initial.get(token[:1], [])
+        ]
+        if len(token) == 4:  # short words: only one edit toward an explicit cue word
+            candidates = [c for c in candidates if not c[1] and c[2][:2] == token[:2]]
+            limit = 1
+        best = min(candidates, default=None)
+        return best[2] if best is not None and best[0] <= limit else token
 
     # ------------------------------------------------------------------ checks
     def substances(self, text: str) -> set[str]:

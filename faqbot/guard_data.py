@@ -124,7 +124,10 @@ class GuardData:
             return "(?:" + "|".join(self.lexicons.drug_patterns) + ")"
         names = self.lexicons.groups.get(name, [name])
         terms = {t for n in names for t in self.lexicons.lexicons[n]}
-        return "(?:" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + ")"
+        words = [re.escape(t) for t in sorted(terms, key=len, reverse=True)]
+        if name == "substance":  # unlisted medicine names count as substances too
+            words += self.lexicons.drug_patterns
+        return "(?:" + "|".join(words) + ")"
 
     def expand(self, pattern: str) -> str:
         """Replace {name} placeholders with lexicon alternations."""

@@ -21,7 +21,7 @@ from faqbot.encoder import Encoder, Vectors
 from faqbot.errors import IndexError_
 from faqbot.kb import KnowledgeBase
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 HNSW_ABOVE = 50_000  # flat search is exact and fast below this many phrasings
 Progress = Callable[[str], None]
 
@@ -101,6 +101,16 @@ def entry_document(kb: KnowledgeBase, entry_id: str) -> str:
     return " ".join([*entry.phrasings, " ".join(entry.tags), entry.answer])
 
 
+def guard_exemplars(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
+    """(id, category, text) of every guard exemplar, plus each vetted question as a benign one.
+
+    Vetted FAQ questions are, by definition, informational: adding them as `none` keeps the
+    semantic check from flagging the very questions the knowledge base answers.
+    """
+    own = [(x.id, x.category, x.text) for x in kb.guard.exemplars.exemplars]
+    return own + [(f"kb:{e.id}", "none", e.question) for e in kb.served]
+
+
 def build_faiss(vectors: Vectors) -> Any:
     """Exact inner-product search; HNSW for very large collections."""
     import faiss
@@ -126,7 +136,7 @@ def build_index(
     phrasings = [p for e in served for p in e.phrasings]
     progress(f"embedding {len(phrasings)} phrasings of {len(served)} approved entries")
     vectors = encoder.encode(phrasings)
-    exemplars = [x.text for x in kb.guard.exemplars.exemplars]
+    exemplars = [text for _, _, text in guard_exemplars(kb)]
     progress(f"embedding {len(exemplars)} guard exemplars")
     exemplar_vectors = encoder.encode(exemplars)
     bm25 = bm25s.BM25()

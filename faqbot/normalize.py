@@ -17,10 +17,12 @@ LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 )
 QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{0,5}$")
-KEEP_AS_IS = re.compile(r"^7-?oh$|^\d+$|^\d+(?:st|nd|rd|th)$|^[a-z]*\d{2,}$")
+KEEP_AS_IS = re.compile(
+    r"^7-?oh$|^\d+$|^\d+(?:st|nd|rd|th)$|^(?:b12|b6|d3|k2|co2|h2o|mp3|mp4|covid19|ps5|a1c)$"
+)
 SPACED = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z]){2,}(?![a-z0-9])")
 RUNS = re.compile(r"([a-z])\1{2,}")
-NOT_WORD = re.compile(r"[^a-z0-9\-'%.?]+")
+NOT_WORD = re.compile(r"[^a-z0-9\-'%.]")
 
 
 def fold(text: str) -> str:
@@ -44,11 +46,23 @@ def _join_spaced(text: str) -> str:
     return SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
 
 
-def normalize(text: str) -> str:
-    """The canonical form the guard's rules match against."""
-    text = _join_spaced(fold(text))
-    text = NOT_WORD.sub(" ", text)
-    tokens = [_unleet(tok.strip("'.-?")) if tok not in {"?"} else tok for tok in text.split()]
-    text = " ".join(t for t in tokens if t)
+def _normalize_once(text: str) -> str:
+    text = NOT_WORD.sub(" ", fold(text))  # one space per character keeps "h o w  m u c h" apart
+    tokens = [_unleet(tok.strip("'.-?%")) for tok in text.split(" ")]
+    text = _join_spaced(" ".join(tokens))
     text = RUNS.sub(r"\1\1", text)
-    return re.sub(r"\s+", " ", text).strip()
+    return " ".join(text.split())
+
+
+def normalize(text: str) -> str:
+    """The canonical form the guard's rules match against (lowercase words, single spaces).
+
+    Applied until it no longer changes the text, so normalize(normalize(x)) == normalize(x).
+    """
+    result = _normalize_once(text)
+    for _ in range(5):
+        again = _normalize_once(result)
+        if again == result:
+            break
+        result = again
+    return result

@@ -110,11 +110,10 @@ Scored = tuple[list[Hit], str]
 def pick_outcome(
     plain: Scored, context: Scored | None, t: Thresholds, *, mode: str = "fused"
 ) -> Outcome:
-    """Decide on the message alone; for a weak follow-up, prefer the context re-query when better."""
+    """Decide on the message alone, or for a weak follow-up on the context re-query when it is
+    at least as decisive (the follow-up rule in faqbot.dialog)."""
     outcome = decide(plain[0], plain[1], t, mode=mode)
-    if context is None or outcome.decision == "answer":
+    if context is None:
         return outcome
     other = decide(context[0], context[1], t, mode=mode)
-    better = RANK[other.decision] < RANK[outcome.decision]
-    higher = bool(other.top and outcome.top and other.top.fused > outcome.top.fused)
-    return other if better or higher else outcome
+    return other if RANK[other.decision] <= RANK[outcome.decision] else outcome

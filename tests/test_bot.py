@@ -1,0 +1,195 @@
+"""Bot wiring: conversations read as transcripts; faults anywhere fail closed; output checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from faqbot.bot import Bot, MessageError
+from faqbot.dialog import Conversation
+from faqbot.guard import Guard
+from faqbot.render import Renderer, to_html
+
+pytestmark = pytest.mark.slow
+
+
+class Chat:
+    """A transcript helper: `chat >> "message"` returns the reply."""
+
+    def __init__(self, bot: Bot, locale: str | None = None) -> None:
+        self.bot, self.locale, self.conversation = bot, locale, Conversation(session_id="test")
+
+    def __rshift__(self, message: str):
+        return self.bot.reply(message, self.conversation, locale=self.locale).reply
+
+
+def test_answer_has_sources_review_date_and_note(bot):
+    reply = Chat(bot) >> "what is kratom"
+    assert (reply.kind, reply.entry_id) == ("answer", "what-is-kratom")
+    assert reply.sources and reply.reviewed_on is not None
+    assert "Last reviewed" in reply.text and "not medical advice" in reply.text
+    assert reply.category is None and not reply.escalated
+
+
+def test_follow_up_resolves_against_kratom(bot):
+    chat = Chat(bot)
+    assert (chat >> "what is kratom").entry_id == "what-is-kratom"
+    follow = chat >> "is it addictive?"
+    assert follow.kind == "answer" and follow.entry_id == "is-kratom-addictive"
+
+
+def test_follow_up_resolves_against_chronic_pain(bot):
+    chat = Chat(bot)
+    assert (chat >> "what is chronic pain").entry_id == "what-is-chronic-pain"
+    assert (chat >> "what treatments are there for it?").entry_id == "chronic-pain-treatment-options"
+
+
+def test_context_turns_dosing_and_mixing_and_emergency(bot):
+    chat = Chat(bot)
+    chat >> "what is kratom"
+    assert (chat >> "how much should I take?").category == "dosing"
+    chat = Chat(bot)
+    chat >> "I use kratom for my back"
+    assert (chat >> "can I take it with my tramadol").category == "mixing"
+    chat = Chat(bot)
+    chat >> "my friend took kratom"
+    reply = chat >> "now he is not breathing"
+    assert reply.kind == "emergency" and reply.text.startswith("Call 911 now")
+
+
+def test_emergency_reply_puts_911_and_poison_help_first(bot):
+    reply = Chat(bot) >> "I think I overdosed on kratom"
+    first, second = reply.text.splitlines()[:2]
+    assert "911" in first and "1-800-222-1222" in second
+    assert "988" in reply.text  # intent unknown: the crisis line follows the first two
+    assert [r.id for r in reply.resources][:2] == ["emergency-us", "poison-help"]
+    assert reply.suggestions == [] and reply.entry_id is None
+
+
+def test_locale_changes_the_numbers(bot):
+    reply = Chat(bot, locale="en-GB") >> "my friend collapsed after taking kratom and won't wake up"
+    assert reply.kind == "emergency" and "999" in reply.text.splitlines()[0]
+    assert "911" not in reply.text
+
+
+def test_pet_gets_animal_poison_line(bot):
+    reply = Chat(bot) >> "my dog ate some of my kratom capsules"
+    assert reply.kind == "emergency" and "888-426-4435" in reply.text.splitlines()[0]
+
+
+def test_self_harm_reply_leads_with_988(bot):
+    reply = Chat(bot) >> "I want to end my life"
+    assert reply.category == "self_harm" and "988" in reply.text.splitlines()[0]
+
+
+def test_human_request_says_nobody_replies_here(bot):
+    reply = Chat(bot) >> "can I talk to a real person"
+    assert (reply.kind, reply.category) == ("redirect", "human_request")
+    assert "Nobody can reply inside this chat" in reply.text
+
+
+def test_sourcing_is_declined_without_names(bot):
+    reply = Chat(bot) >> "where can I buy kratom online"
+    assert (reply.kind, reply.category) == ("out_of_scope", "sourcing")
+
+
+def test_smalltalk_and_out_of_scope(bot):
+    assert (Chat(bot) >> "hello").kind == "smalltalk"
+    assert (Chat(bot) >> "thanks!").kind == "smalltalk"
+    reply = Chat(bot) >> "what's a good lasagna recipe"
+    assert reply.kind == "out_of_scope" and reply.suggestions
+
+
+def test_other_language_gets_help_numbers(bot):
+    reply = Chat(bot) >> "Qu'est-ce que le kratom et est-ce dangereux pour moi ?"
+    assert reply.category == "language" and "1-800-222-1222" in reply.text
+
+
+@pytest.mark.parametrize("message", ["", "   ", "x" * 2001])
+def test_bad_messages_raise_message_error(bot, message):
+    with pytest.raises(MessageError):
+        bot.reply(message)
+
+
+def test_html_is_escaped(bot):
+    reply = Chat(bot) >> "<script>alert(1)</script> what is kratom"
+    assert "<script>" not in reply.html
+    assert to_html("<b>x</b>\n\n- a & b") == "<p>&lt;b&gt;x&lt;/b&gt;</p><ul><li>a &amp; b</li></ul>"
+
+
+# ---------------------------------------------------------------- fault injection (fail closed)
+class BrokenRenderer(Renderer):
+    """Renders everything except answers."""
+
+    def render(self, name, **context):
+        if name == "answer":
+            raise RuntimeError("template exploded")
+        return super().render(name, **context)
+
+
+class DosingRenderer(Renderer):
+    """Slips a dose into answer text, which the output check must stop."""
+
+    def render(self, name, **context):
+        text = super().render(name, **context)
+        return text + "\nTake 5 g twice a day." if name == "answer" else text
+
+
+class BrokenGuard(Guard):
+    """A guard whose semantic step raises."""
+
+    def semantic_hits(self, vector):
+        raise ValueError("guard exploded")
+
+
+class BrokenEncoder:
+    name, dim = "broken", 384
+
+    def warm_up(self):
+        pass
+
+    def encode(self, texts):
+        raise OSError("model file vanished")
+
+
+def variant(bot, **changes) -> Bot:
+    parts = dict(kb=bot.kb, index=bot.index, encoder=bot.encoder, guard=bot.guard, renderer=bot.renderer,
+                 thresholds=bot.thresholds)
+    parts.update(changes)
+    return Bot(**parts)
+
+
+def assert_fail_closed(reply):
+    assert (reply.kind, reply.category) == ("redirect", "error")
+    assert "911" in reply.text and "1-800-222-1222" in reply.text
+    assert {r.id for r in reply.resources} >= {"emergency-us", "poison-help"}
+
+
+def test_render_failure_fails_closed(bot, settings):
+    broken = variant(bot, renderer=BrokenRenderer(prompts_dir=settings.prompts_dir))
+    assert_fail_closed(broken.reply("what is kratom").reply)
+    assert broken.fail_closed_count == 1
+
+
+def test_dose_in_output_fails_closed(bot, settings):
+    leaky = variant(bot, renderer=DosingRenderer(prompts_dir=settings.prompts_dir))
+    assert_fail_closed(leaky.reply("what is kratom").reply)
+
+
+def test_guard_failure_fails_closed(bot):
+    guard = BrokenGuard(data=bot.kb.guard, exemplar_vectors=bot.guard.exemplar_vectors)
+    assert_fail_closed(variant(bot, guard=guard).reply("what is kratom").reply)
+
+
+def test_encoder_failure_fails_closed_but_rules_still_catch_emergencies(bot):
+    broken = variant(bot, encoder=BrokenEncoder())
+    assert_fail_closed(broken.reply("what is kratom").reply)
+    degraded = variant(bot, index=None, encoder=None)
+    assert degraded.reply("my son swallowed my kratom pills").reply.kind == "emergency"
+    assert_fail_closed(degraded.reply("what is kratom").reply)
+
+
+def test_fail_closed_replies_do_not_share_state(bot, settings):
+    broken = variant(bot, renderer=BrokenRenderer(prompts_dir=settings.prompts_dir))
+    first = broken.reply("what is kratom", Conversation(session_id="a")).reply
+    second = broken.reply("what is kratom", Conversation(session_id="b")).reply
+    assert (first.session_id, second.session_id) == ("a", "b")

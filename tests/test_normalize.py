@@ -1,0 +1,34 @@
+"""Text normalization: Unicode tricks, leetspeak and spacing fold to plain words; idempotent."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from faqbot.normalize import normalize
+
+CASES = [
+    ("K R A T O M how  m u c h", "kratom how much"),
+    ("kr4t0m 0verd0se", "kratom overdose"),
+    ("kr\u0430tom", "kratom"),  # Cyrillic a
+    ("k\u200bratom", "kratom"),  # zero-width space
+    ("\uff4b\uff52\uff41\uff54\uff4f\uff4d", "kratom"),  # fullwidth
+    ("HOW MUCH SHOULD I TAKE???", "how much should i take"),
+    ("Is 5g too much", "is 5g too much"),
+    ("7-OH pills", "7-oh pills"),
+    ("mi hijo se trag\u00f3 unas pastillas", "mi hijo se trago unas pastillas"),
+    ("soooo much pain", "soo much pain"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), CASES)
+def test_normalize_folds_tricks(raw, expected):
+    assert normalize(raw) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_normalize_never_raises_and_is_idempotent(text):
+    once = normalize(text)
+    assert normalize(once) == once
