@@ -51,7 +51,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await state.start()
+        try:
+            await state.start()
+        except BaseException:
+            await state.stop()  # close whatever was opened before the failure
+            raise
         try:
             yield
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Annotated, Any
@@ -34,7 +35,7 @@ from faqbot.sessions import new_session_id, plausible_session_id
 log = logging.getLogger("faqbot.api")
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (413, 415, 422, 429, 503)
+    code: {"model": ErrorBody} for code in (413, 415, 422, 429)
 }
 
 
@@ -58,7 +59,12 @@ async def rate_limited(scope: str, request: Request, state: ApiState) -> JSONRes
     if state.limiter is None:
         return None
     client = client_key(client_address(request, state), state.settings.ip_hash_key)
-    wait = await state.limiter.hit(scope, client)
+    try:
+        wait = await state.limiter.hit(scope, client)
+    except StoreError as exc:  # a limiter outage must not take the chat down: let it through
+        state.metrics.count_error("sessions")
+        log.error("rate limiter failed", extra={"reason": str(exc)})
+        return None
     if wait is None:
         return None
     state.metrics.rate_limited.labels(scope=scope).inc()
@@ -70,11 +76,6 @@ async def rate_limited(scope: str, request: Request, state: ApiState) -> JSONRes
     )
 
 
-def unavailable(message: str) -> JSONResponse:
-    """A 503 for a shared store that failed."""
-    return error_response(503, "unavailable", message, **{"Retry-After": "5"})
-
-
 # ---------------------------------------------------------------------------- chat
 @router.post("/api/chat", response_model=ChatReply, responses=ERRORS, tags=["chat"])
 async def chat(body: ChatRequest, request: Request, state: StateDep) -> Any:
@@ -82,24 +83,58 @@ async def chat(body: ChatRequest, request: Request, state: StateDep) -> Any:
     refused = await rate_limited("chat", request, state)
     if refused is not None:
         return refused
-    assert state.bot is not None and state.sessions is not None
+    assert state.bot is not None
     sid = body.session_id or ""
     if not plausible_session_id(sid):
         sid = new_session_id()  # unknown: locks nothing anyone else holds
-    CLIENT_IP.set(client_address(request, state))
+    token = CLIENT_IP.set(client_address(request, state))
     try:
-        async with state.sessions.lock(sid):
-            conversation = await state.sessions.get(sid) or Conversation(
-                session_id=new_session_id(), max_turns=state.settings.history_turns
-            )
+        async with contextlib.AsyncExitStack() as stack:
+            await hold_session(stack, state, sid)
+            conversation = await load_conversation(state, sid)
             locale = canonical_locale(state.bot, body.locale)
             turn = await run_in_threadpool(answer, state, conversation, body.message, locale)
-            await state.sessions.save(conversation)
-    except StoreError as exc:
-        state.metrics.count_error("sessions")
-        log.error("session store failed", extra={"reason": str(exc)})
-        return unavailable("Conversations are unavailable for a moment; please try again.")
+            await save_conversation(state, conversation)
+    finally:
+        CLIENT_IP.reset(token)
     return ChatReply.from_reply(turn.reply)
+
+
+def session_trouble(state: ApiState, exc: StoreError) -> None:
+    """Count and log a session-store failure (the person still gets a guarded reply)."""
+    state.metrics.count_error("sessions")
+    log.error("session store failed; answering without history", extra={"reason": str(exc)})
+
+
+async def hold_session(stack: contextlib.AsyncExitStack, state: ApiState, sid: str) -> None:
+    """Take the session's lock for the rest of the request, unless the store is failing."""
+    assert state.sessions is not None
+    try:
+        await stack.enter_async_context(state.sessions.lock(sid))
+    except StoreError as exc:
+        session_trouble(state, exc)
+
+
+async def load_conversation(state: ApiState, sid: str) -> Conversation:
+    """The session's conversation, or a new one (unknown, expired, or the store is failing)."""
+    assert state.sessions is not None
+    try:
+        found = await state.sessions.get(sid)
+    except StoreError as exc:
+        session_trouble(state, exc)
+        found = None
+    return found or Conversation(
+        session_id=new_session_id(), max_turns=state.settings.history_turns
+    )
+
+
+async def save_conversation(state: ApiState, conversation: Conversation) -> None:
+    """Keep the conversation for the next turn (a failure only loses the history)."""
+    assert state.sessions is not None
+    try:
+        await state.sessions.save(conversation)
+    except StoreError as exc:
+        session_trouble(state, exc)
 
 
 def canonical_locale(bot: Bot, locale: str | None) -> str | None:

@@ -24,7 +24,7 @@ from faqbot.dialog import Conversation
 from faqbot.errors import KnowledgeError
 from faqbot.metrics import Metrics
 from faqbot.security import TrustedProxies
-from faqbot.sessions import RateLimiter, SessionStore, open_session_backends
+from faqbot.sessions import RateLimiter, SessionStore, open_session_backends, safe_url
 
 log = logging.getLogger("faqbot.api")
 CLIENT_IP: ContextVar[str | None] = ContextVar("faqbot_client_ip", default=None)
@@ -93,13 +93,10 @@ def load_bot(settings: Settings, sink: RequestSink | None) -> tuple[Bot, str | N
         return build_degraded_bot(settings, kb, sink=sink), reason
 
 
-def open_default_store(settings: Settings) -> Any | None:
-    """The configured escalation store (None when faqbot.store is not available)."""
-    try:
-        from faqbot.store import open_store  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        log.warning("faqbot.store is not available: escalations are not recorded")
-        return None
+def open_default_store(settings: Settings) -> Any:
+    """The configured escalation store (SQLite under the data dir, or FAQBOT_DATABASE_URL)."""
+    from faqbot.store import open_store
+
     return open_store(settings)
 
 
@@ -123,12 +120,12 @@ class ApiState:
         """Open the store, build the Bot, open sessions; purge old records; start upkeep."""
         if self.bot is None and self.store is None:
             self.store = await run_in_threadpool(open_default_store, self.settings)
-            self.owns_store = self.store is not None
+            self.owns_store = True
         sink = RequestSink(self.store, self.metrics) if self.store is not None else None
         await self._build_bot(sink)
         self.sessions, self.limiter = open_session_backends(self.settings)
         if self.settings.redis_url and not await self.sessions.ping():
-            raise RuntimeError(f"cannot reach Redis at {self.settings.redis_url}")
+            raise RuntimeError(f"cannot reach Redis at {safe_url(self.settings.redis_url)}")
         await self.upkeep(purge=True)
         self.tasks.append(asyncio.create_task(self.upkeep_loop()))
         self.ready = True

@@ -220,11 +220,11 @@ class Bot:
         category = verdict.category
         assert category is not None
         related = self._ids_to_suggestions(self.kb.guard.semantic.related.get(category, []))
-        if category == "sourcing":
+        if category in {"sourcing", "harm"}:
             return self._compose(
                 "out_of_scope",
                 locale,
-                category="sourcing",
+                category=category,
                 suggestions=related,
                 show_suggestions=False,
             )

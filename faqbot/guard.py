@@ -20,7 +20,16 @@ from faqbot.guard_data import CompiledRule, GuardData
 from faqbot.models import Evidence, Verdict
 from faqbot.normalize import fold, normalize
 
-PRECEDENCE = ("emergency", "self_harm", "language", "mixing", "dosing", "sourcing", "human_request")
+PRECEDENCE = (
+    "emergency",
+    "self_harm",
+    "harm",
+    "language",
+    "mixing",
+    "dosing",
+    "sourcing",
+    "human_request",
+)
 TOKEN = re.compile(r"[a-z][a-z'\-]+")
 LATIN = re.compile(r"[a-z]")
 
@@ -51,7 +60,9 @@ class Guard:
         self.exemplar_ids = [i for i, _, _ in labelled]
         self.labels = [c for _, c, _ in labelled]
         if exemplar_vectors is not None and len(exemplar_vectors) != len(labelled):
-            raise ValueError(f"{len(exemplar_vectors)} exemplar vectors for {len(labelled)} exemplars")
+            raise ValueError(
+                f"{len(exemplar_vectors)} exemplar vectors for {len(labelled)} exemplars"
+            )
         self.wrappers = [re.compile(p) for p in data.semantic.wrappers]
         self.continuations = [re.compile(p) for p in data.semantic.continuations]
 

@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from faqbot.yamlfile import Problem, YamlDoc, load_yaml
 
-RuleCategory = Literal["emergency", "self_harm", "mixing", "dosing", "sourcing", "human_request"]
+RuleCategory = Literal[
+    "emergency", "self_harm", "mixing", "dosing", "sourcing", "human_request", "harm"
+]
 ExemplarCategory = Literal[
     "emergency", "self_harm", "mixing", "dosing", "sourcing", "human_request", "none"
 ]

@@ -14,7 +14,15 @@ ReplyKind = Literal[
     "answer", "clarify", "fallback", "out_of_scope", "smalltalk", "redirect", "emergency", "error"
 ]
 GuardCategory = Literal[
-    "emergency", "self_harm", "mixing", "dosing", "sourcing", "human_request", "language", "error"
+    "emergency",
+    "self_harm",
+    "mixing",
+    "dosing",
+    "sourcing",
+    "human_request",
+    "language",
+    "harm",
+    "error",
 ]
 
 

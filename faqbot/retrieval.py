@@ -23,6 +23,10 @@ DOMAIN = re.compile(
 )
 
 
+# A message that names none of faqbot's topics is answered only on a close phrasing match.
+ANSWER_WITHOUT_TOPIC = 0.6
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Calibrated decision thresholds (see README: Retrieval calibration)."""
@@ -89,7 +93,8 @@ def decide(hits: list[Hit], text: str, t: Thresholds, *, mode: str = "fused") ->
     answer, clarify = _scaled(t, mode)
     top = hits[0].fused
     runner = hits[1].fused if len(hits) > 1 else 0.0
-    if top >= answer and top - runner >= t.margin:
+    named = in_domain(text) or hits[0].dense >= ANSWER_WITHOUT_TOPIC
+    if top >= answer and top - runner >= t.margin and named:
         return Outcome("answer", hits, domain)
     if top >= clarify and domain:
         return Outcome("clarify", hits, domain)

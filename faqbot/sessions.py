@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from faqbot.config import Settings
 from faqbot.dialog import Conversation, Turn
@@ -41,6 +42,16 @@ def new_session_id() -> str:
 def plausible_session_id(value: str | None) -> bool:
     """True when `value` looks like an id we issued (anything else is simply unknown)."""
     return bool(value) and SESSION_ID.match(value or "") is not None
+
+
+def safe_url(url: str) -> str:
+    """A URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def conversation_to_json(conversation: Conversation) -> str:

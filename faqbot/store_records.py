@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from faqbot.dialog import Conversation, Turn
 from faqbot.redact import redact
 from faqbot.store_models import utc_now
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # faqbot.dialog pulls in the guard; the store needs only the shapes
     from faqbot.bot import BotTurn
+    from faqbot.dialog import Conversation, Turn
 
 Row = dict[str, Any]
 CLIENT_IP: ContextVar[str | None] = ContextVar("faqbot_client_ip", default=None)
@@ -119,7 +119,9 @@ def transcript_of(turns: list[Turn]) -> list[dict[str, str]]:
 def escalation_row(turn: BotTurn, conversation: Conversation, *, client_hash: str | None) -> Row:
     """The escalations row for a redirect / emergency turn."""
     reply = turn.reply
-    current = Turn(turn.message, reply.kind, reply.category, reply.entry_id)
+    transcript = transcript_of(turns_before(conversation, reply.turn_id))
+    transcript.append({"role": "user", "text": redact(turn.message)})
+    transcript.append({"role": "bot", "text": bot_line(reply.kind, reply.category, reply.entry_id)})
     evidence = [
         e.model_dump(include={"category", "source", "ref", "score"}) for e in turn.verdict.evidence
     ]
@@ -134,7 +136,7 @@ def escalation_row(turn: BotTurn, conversation: Conversation, *, client_hash: st
         "message": redact(turn.message),
         "reply_text": reply.text,
         "resources": [r.model_dump() for r in reply.resources],
-        "transcript": transcript_of([*turns_before(conversation, reply.turn_id), current]),
+        "transcript": transcript,
         "status": "new",
         "client_hash": client_hash,
         "dedupe_key": uuid.uuid4().hex,

@@ -40,7 +40,9 @@ def test_follow_up_resolves_against_kratom(bot):
 def test_follow_up_resolves_against_chronic_pain(bot):
     chat = Chat(bot)
     assert (chat >> "what is chronic pain").entry_id == "what-is-chronic-pain"
-    assert (chat >> "what treatments are there for it?").entry_id == "chronic-pain-treatment-options"
+    assert (
+        chat >> "what treatments are there for it?"
+    ).entry_id == "chronic-pain-treatment-options"
 
 
 def test_context_turns_dosing_and_mixing_and_emergency(bot):
@@ -113,7 +115,9 @@ def test_bad_messages_raise_message_error(bot, message):
 def test_html_is_escaped(bot):
     reply = Chat(bot) >> "<script>alert(1)</script> what is kratom"
     assert "<script>" not in reply.html
-    assert to_html("<b>x</b>\n\n- a & b") == "<p>&lt;b&gt;x&lt;/b&gt;</p><ul><li>a &amp; b</li></ul>"
+    assert (
+        to_html("<b>x</b>\n\n- a & b") == "<p>&lt;b&gt;x&lt;/b&gt;</p><ul><li>a &amp; b</li></ul>"
+    )
 
 
 # ---------------------------------------------------------------- fault injection (fail closed)
@@ -152,8 +156,14 @@ class BrokenEncoder:
 
 
 def variant(bot, **changes) -> Bot:
-    parts = dict(kb=bot.kb, index=bot.index, encoder=bot.encoder, guard=bot.guard, renderer=bot.renderer,
-                 thresholds=bot.thresholds)
+    parts = {
+        "kb": bot.kb,
+        "index": bot.index,
+        "encoder": bot.encoder,
+        "guard": bot.guard,
+        "renderer": bot.renderer,
+        "thresholds": bot.thresholds,
+    }
     parts.update(changes)
     return Bot(**parts)
 
@@ -176,7 +186,10 @@ def test_dose_in_output_fails_closed(bot, settings):
 
 
 def test_guard_failure_fails_closed(bot):
-    guard = BrokenGuard(data=bot.kb.guard, exemplar_vectors=bot.guard.exemplar_vectors)
+    exemplars = list(zip(bot.guard.exemplar_ids, bot.guard.labels, bot.guard.labels, strict=True))
+    guard = BrokenGuard(
+        data=bot.kb.guard, exemplars=exemplars, exemplar_vectors=bot.guard.exemplar_vectors
+    )
     assert_fail_closed(variant(bot, guard=guard).reply("what is kratom").reply)
 
 

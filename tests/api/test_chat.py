@@ -100,7 +100,9 @@ def test_forwarded_for_believed_only_from_trusted_proxies(bot, api_settings) -> 
         settings = api_settings.model_copy(update={"trusted_proxies": trusted})
         app = create_app(bot=bot, settings=settings, store=store)
         with TestClient(app, client=("10.0.0.5", 4000)) as client:
-            client.post("/api/chat", json={"message": "how much kratom should I take?"}, headers=headers)
+            client.post(
+                "/api/chat", json={"message": "how much kratom should I take?"}, headers=headers
+            )
         assert store.escalations[0]["client_ip"] == expected
 
 
@@ -125,7 +127,9 @@ def test_turns_of_one_session_are_serialized(client: TestClient) -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
         turn_ids = sorted(pool.map(send, range(6)))
     assert turn_ids == [2, 3, 4, 5, 6, 7]
-    assert client.post("/api/chat", json={"message": "hi", "session_id": sid}).json()["turn_id"] == 8
+    assert (
+        client.post("/api/chat", json={"message": "hi", "session_id": sid}).json()["turn_id"] == 8
+    )
 
 
 @pytest.mark.parametrize(

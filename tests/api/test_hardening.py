@@ -198,7 +198,9 @@ def test_logs_are_one_json_object_per_line() -> None:
     except ValueError:
         import sys
 
-        record = logging.LogRecord("faqbot.api", logging.ERROR, __file__, 1, "failed %s", ("x",), sys.exc_info())
+        record = logging.LogRecord(
+            "faqbot.api", logging.ERROR, __file__, 1, "failed %s", ("x",), sys.exc_info()
+        )
     record.path = "/api/chat"
     line = JsonFormatter().format(record)
     assert "\n" not in line

@@ -50,14 +50,13 @@ def test_down_database_spools_redacted_rows_and_open_replays_them_once(
     reopened = open_store(store_settings)  # replays at open
     assert not reopened.spool.pending()
     messages = sorted(r.message for r in reopened.list_escalations())
-    assert messages == ["", *[f"spooled {i} mail me at [email]" for i in range(3)]][1:] + ["bad"] or messages
-    assert len(reopened.list_escalations()) == 4
+    assert messages == ["bad", *[f"spooled {i} mail me at [email]" for i in range(3)]]
     assert len(reopened.list_unanswered()) == 1
 
     # a crash after the commit but before the batch was deleted: the batch is replayed again
     shutil.copy(batch_copy, down_store.spool.directory / "replaying-crashed.jsonl")
     assert reopened.replay_spool() == 6
-    assert len(reopened.list_escalations()) == 4
+    assert sorted(r.message for r in reopened.list_escalations()) == messages
     assert len(reopened.list_unanswered()) == 1
     reopened.close()
 

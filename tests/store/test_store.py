@@ -29,13 +29,6 @@ def test_schema_is_migrated_to_head_and_matches_the_models(store: EscalationStor
     assert diff == []
 
 
-def test_sqlite_runs_in_wal_mode(store: EscalationStore):
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip("WAL is a SQLite setting")
-    with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-
-
 def test_record_stores_every_field_at_once(store: EscalationStore):
     conversation = Conversation(session_id="sess-1")
     conversation.add(Turn("what is kratom", "answer", None, "what-is-kratom"))
@@ -69,7 +62,9 @@ def test_record_stores_every_field_at_once(store: EscalationStore):
 
 def test_client_address_is_stored_only_as_a_keyed_hash(store: EscalationStore):
     expected = hmac.new(b"test-key", b"203.0.113.7", hashlib.sha256).hexdigest()
-    store.record(make_turn("how much", turn_id=1), Conversation(session_id="a"), client_ip="203.0.113.7")
+    store.record(
+        make_turn("how much", turn_id=1), Conversation(session_id="a"), client_ip="203.0.113.7"
+    )
     with client_context("203.0.113.7"):
         store.record(make_turn("how much", turn_id=2), Conversation(session_id="a"))
     store.record(make_turn("how much", turn_id=3), Conversation(session_id="a"))
@@ -162,7 +157,9 @@ def test_export_csv_and_jsonl_round_trip(store: EscalationStore):
 
 def _age_everything(store: EscalationStore, days: int) -> None:
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
-    value = old.replace(tzinfo=None).isoformat(" ") if store.engine.dialect.name == "sqlite" else old
+    value = (
+        old.replace(tzinfo=None).isoformat(" ") if store.engine.dialect.name == "sqlite" else old
+    )
     with store.engine.begin() as connection:
         for table in ("escalations", "unanswered", "feedback"):
             connection.execute(text(f"UPDATE {table} SET created_at = :old"), {"old": value})
@@ -214,7 +211,9 @@ def test_concurrent_writers_lose_nothing(store: EscalationStore):
     assert results == [True] * threads * per_thread
     assert store.stats["spooled"] == 0  # all committed directly, none needed the spool
     messages = [r.message for r in store.list_escalations()]
-    assert sorted(messages) == sorted(f"w{w} m{i}" for w in range(threads) for i in range(per_thread))
+    assert sorted(messages) == sorted(
+        f"w{w} m{i}" for w in range(threads) for i in range(per_thread)
+    )
 
 
 def test_ping(store: EscalationStore):

@@ -34,7 +34,8 @@ def serve_host_page(page: Page, base: str, path: str = "/test-host", **options: 
     """Answer `base + path` from the test itself (no CSP header) and open it."""
     html = host_page(base, **options)
     page.route(
-        f"{base}{path}", lambda route: route.fulfill(status=200, content_type="text/html", body=html)
+        f"{base}{path}",
+        lambda route: route.fulfill(status=200, content_type="text/html", body=html),
     )
     page.goto(f"{base}{path}")
 

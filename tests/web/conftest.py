@@ -42,6 +42,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port with no server: an API that is down."""
+    return free_port()
+
+
 @pytest.fixture(scope="session")
 def live_server(settings, bot) -> Iterator[str]:
     """The real faqbot app served by uvicorn on a free loopback port; yields its base URL."""

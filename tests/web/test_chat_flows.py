@@ -11,6 +11,9 @@ import re
 import shutil
 
 import pytest
+
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
 from playwright.sync_api import expect
 
 from faqbot.dialog import Conversation
@@ -78,9 +81,12 @@ def test_answer_shows_sources_review_date_and_takes_feedback(demo, artifacts):
     expect(reviewed).to_contain_text("Last reviewed")
     expect(reviewed.locator("time")).to_have_attribute("datetime", reply.data["reviewed_on"])
     expect(reply.element.get_by_text("Kratom is the common name", exact=False)).to_be_visible()
+    feedback = reply.element.get_by_role("group", name="Was this helpful?")
+    reply.element.locator(".fb-sources").evaluate(
+        "el => { el.closest('.fb-scroll').scrollTop = el.offsetTop - 150; }"
+    )
     screenshot(chat, artifacts, "answer")
 
-    feedback = reply.element.get_by_role("group", name="Was this helpful?")
     with demo.expect_request(re.compile(r"/api/feedback$")) as sent:
         feedback.get_by_role("button", name="Yes").click()
     assert sent.value.post_data_json == {
@@ -93,13 +99,16 @@ def test_answer_shows_sources_review_date_and_takes_feedback(demo, artifacts):
     assert demo.problems == []
 
 
-def test_follow_up_continues_the_session_even_after_a_reload(demo):
+def test_follow_up_continues_the_session_and_history_after_a_reload(demo):
     chat = ChatWidget(demo).open()
     first = chat >> "What is kratom?"
     assert chat.stored_session() == first.data["session_id"]
+    first.element.get_by_role("button", name="No").click()
+    expect(first.element).to_contain_text("Thanks for your feedback.")
     demo.reload()
     chat = ChatWidget(demo).open()
-    expect(chat.page.locator(".fb-user")).to_have_text(["What is kratom?"])
+    expect(chat.page.locator(".fb-user p")).to_have_text(["What is kratom?"])
+    expect(chat.replies.first.get_by_role("button", name="Yes")).to_be_disabled()
     with demo.expect_request(re.compile(r"/api/chat$")) as sent:
         follow = chat >> "Is it legal in the UK?"
     assert sent.value.post_data_json["session_id"] == first.data["session_id"]
@@ -128,6 +137,7 @@ def test_dosing_question_gets_the_redirect_panel_with_call_links(demo, artifacts
     expect(calls.first).to_be_visible()
     hrefs = calls.evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert {"tel:18002221222", "tel:911"} <= set(hrefs)
+    calls.last.scroll_into_view_if_needed()
     screenshot(chat, artifacts, "redirect")
 
 
@@ -145,6 +155,7 @@ def test_emergency_shows_the_alert_with_numbers_before_any_text(demo, artifacts)
     assert first["links"][:2] == ["tel:911", "tel:18002221222"]
     assert first["text"].startswith("Call 911")
     assert first["firstChild"] == "fb-calls"
+    assert reply.element.evaluate("li => li.textContent.trim()").startswith("Call 911")
     big = alert.locator("a.fb-call-large").first.bounding_box()
     assert big and big["height"] >= 44
     screenshot(chat, artifacts, "emergency")
@@ -188,7 +199,7 @@ def test_keyboard_only_open_send_choose_and_close(demo, clarify_message):
         demo.keyboard.press("Enter")
     expect(chat.replies).to_have_count(2)
     assert info.value.json()["kind"] == "answer"
-    expect(chat.page.locator(".fb-user").last).to_have_text(focus["text"])
+    expect(chat.page.locator(".fb-user p").last).to_have_text(focus["text"])
     demo.keyboard.press("Escape")
     expect(chat.panel).to_be_hidden()
     assert chat.focused()["cls"] == "fb-launcher"
@@ -196,12 +207,20 @@ def test_keyboard_only_open_send_choose_and_close(demo, clarify_message):
     expect(chat.textbox).to_be_focused()
 
 
-def test_locale_sets_texts_and_numbers(page, live_server):
-    serve_host_page(page, live_server, locale="en-GB")
+@pytest.mark.parametrize(
+    ("locale", "emergency", "poison"),
+    [
+        ("en-GB", "999", "tel:111"),
+        ("en-AU", "000", "tel:131126"),
+        ("fr-CA", "911", "tel:18447647669"),
+    ],
+)
+def test_locale_sets_texts_and_numbers(page, live_server, locale, emergency, poison):
+    serve_host_page(page, live_server, locale=locale)
     chat = ChatWidget(page).open()
-    notice = page.get_by_role("note")
-    expect(notice).to_contain_text("call 999")
+    expect(page.get_by_role("note")).to_contain_text(f"call {emergency}")
     reply = chat >> EMERGENCY
+    assert reply.kind == "emergency"
     hrefs = reply.element.get_by_role("alert").locator('a[href^="tel:"]')
-    expect(hrefs.first).to_have_attribute("href", "tel:999")
-    expect(hrefs.nth(1)).to_have_attribute("href", "tel:111")
+    expect(hrefs.first).to_have_attribute("href", f"tel:{emergency}")
+    expect(hrefs.nth(1)).to_have_attribute("href", poison)

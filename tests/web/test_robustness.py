@@ -6,10 +6,12 @@ import json
 import re
 
 import pytest
+
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
 from playwright.sync_api import expect
 
 from tests.web.chatpage import ChatWidget, serve_host_page
-from tests.web.conftest import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,16 +34,15 @@ HOSTILE_REPLY = {
 
 
 def count_in_widget(page, selector: str) -> int:
-    """How many `selector` elements the host page and the widget's shadow root hold."""
+    """How many `selector` elements the widget's shadow root holds."""
     return page.evaluate(
-        """(sel) => document.querySelectorAll(sel).length +
-             document.querySelector('#faqbot-widget').shadowRoot.querySelectorAll(sel).length""",
+        "(sel) => document.querySelector('#faqbot-widget').shadowRoot.querySelectorAll(sel).length",
         selector,
     )
 
 
-def test_unreachable_api_says_so_with_emergency_numbers(page, live_server):
-    serve_host_page(page, live_server, api=f"http://127.0.0.1:{free_port()}")
+def test_unreachable_api_says_so_with_emergency_numbers(page, live_server, closed_port):
+    serve_host_page(page, live_server, api=f"http://127.0.0.1:{closed_port}")
     chat = ChatWidget(page).open()
     chat.textbox.fill("What is kratom?")
     chat.send_button.click()
@@ -55,7 +56,7 @@ def test_unreachable_api_says_so_with_emergency_numbers(page, live_server):
     )
     assert hrefs == ["tel:911", "tel:18002221222"]
     expect(chat.textbox).to_have_value("What is kratom?")
-    expect(page.locator(".fb-user")).to_have_count(0)
+    expect(page.locator(".fb-user p")).to_have_count(0)
 
 
 def test_server_error_then_retry_keeps_the_message_and_succeeds(page, live_server):
@@ -73,7 +74,7 @@ def test_server_error_then_retry_keeps_the_message_and_succeeds(page, live_serve
         retry.click()
     assert info.value.json()["kind"] == "answer"
     expect(chat.replies).to_have_count(1)
-    expect(page.locator(".fb-user")).to_have_text(["What is kratom?"])
+    expect(page.locator(".fb-user p")).to_have_text(["What is kratom?"])
     expect(page.locator(".fb-error")).to_be_hidden()
     expect(chat.textbox).to_have_value("")
 
@@ -88,6 +89,7 @@ def test_markup_typed_by_a_person_shows_as_literal_text(page, live_server):
     assert reply.data["kind"] != "answer"
     expect(page.locator(".fb-user p")).to_have_text(XSS)
     assert count_in_widget(page, "img") == 0
+    expect(page.locator("img")).to_have_count(0)  # Playwright's locator pierces the shadow root
     page.wait_for_timeout(300)  # give a would-be onerror handler its chance to run
     assert dialogs == []
 
@@ -111,7 +113,9 @@ def test_hostile_server_html_is_reduced_to_safe_elements(page, live_server):
 
 
 @pytest.mark.parametrize(("width", "height"), [(320, 640), (640, 400)], ids=["320px", "zoom200"])
-def test_small_screens_and_zoom_keep_everything_reachable(new_page, live_server, width, height):
+def test_small_screens_and_zoom_keep_everything_reachable(
+    new_page, live_server, artifacts, width, height
+):
     page = new_page(width, height)
     page.goto(f"{live_server}/")
     chat = ChatWidget(page).open()
@@ -131,6 +135,7 @@ def test_small_screens_and_zoom_keep_everything_reachable(new_page, live_server,
     assert overflow <= 0, "the conversation must not scroll sideways"
     send = chat.send_button.bounding_box()
     assert send["height"] >= 44 and send["width"] >= 44
+    page.screenshot(path=str(artifacts / f"widget-{width}x{height}.png"))
 
 
 def test_notice_on_first_open_is_information_only_and_never_blocks_typing(page, live_server):
@@ -181,7 +186,7 @@ def test_axe_finds_no_serious_or_critical_violations(new_page, live_server, axe_
         if v["impact"] in {"serious", "critical"}
     ]
     assert serious == []
-    assert all(found["passes"] > 20 for found in results.values())
+    assert "color-contrast" in results["open"]["passes"]  # contrast was checked inside the widget
 
 
 def run_axe(page, axe_script) -> dict:
@@ -194,6 +199,6 @@ def run_axe(page, axe_script) -> dict:
               values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}});
           return {violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                     nodes: v.nodes.map(n => ({target: n.target}))})),
-                  passes: r.passes.length, incomplete: r.incomplete.map(v => v.id)};
+                  passes: r.passes.map(v => v.id), incomplete: r.incomplete.map(v => v.id)};
         }"""
     )

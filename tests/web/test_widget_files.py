@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from faqbot.resources import to_ref
-
 ROOT = Path(__file__).resolve().parents[2]
 WIDGET_JS = ROOT / "web" / "widget" / "widget.js"
 WIDGET_CSS = ROOT / "web" / "widget" / "widget.css"

@@ -1,0 +1,308 @@
+"""HTTP load benchmark: a real `faqbot serve` on loopback, N concurrent asyncio + httpx clients.
+
+Each level (1, 4 and 16 clients by default) is bounded by a request budget and a time limit.
+Clients hold multi-turn sessions and send a realistic mix: answerable questions, dosing/mixing
+questions (redirects) and emergencies. Prints p50/p95/p99 latency and requests/s per level as a
+markdown table, then checks that the escalations the store gained equal the redirect and
+emergency replies received (exit 1 if not).
+
+    .venv/bin/python benchmarks/http_load.py                       # SQLite in a temp data dir
+    .venv/bin/python benchmarks/http_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python benchmarks/http_load.py --workers 2 --redis-url redis://127.0.0.1:6379/0
+
+Traffic goes only to 127.0.0.1; the rate limit is off for the server it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MIX = {
+    "answer": [
+        "what is kratom",
+        "is it addictive?",
+        "does exercise help chronic pain?",
+        "what are the side effects of kratom?",
+        "is kratom legal in the US?",
+        "what is chronic pain",
+        "what does kratom withdrawal feel like?",
+        "can CBT help with pain?",
+    ],
+    "redirect": [
+        "how much kratom should I take for my back pain?",
+        "can I take kratom with alcohol?",
+        "what dose of kratom is safe?",
+        "is it ok to mix kratom with gabapentin?",
+    ],
+    "emergency": [
+        "my friend took kratom and now he won't wake up",
+        "I took too much kratom and my chest hurts and I can't breathe",
+        "I want to kill myself",
+    ],
+}
+WEIGHTS = {"answer": 0.6, "redirect": 0.25, "emergency": 0.15}
+TURNS_PER_SESSION = 5
+GUARDED = {"redirect", "emergency"}
+
+
+@dataclass
+class Tally:
+    """What one level (or the warm-up) received."""
+
+    latencies: list[float] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def guarded(self) -> int:
+        """Redirect and emergency replies received."""
+        return sum(n for kind, n in self.kinds.items() if kind in GUARDED)
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", default="1,4,16", help="Comma-separated client counts.")
+    parser.add_argument("--requests", type=int, default=300, help="Request budget per level.")
+    parser.add_argument("--seconds", type=float, default=30.0, help="Time limit per level.")
+    parser.add_argument("--workers", type=int, default=1, help="Server worker processes.")
+    parser.add_argument(
+        "--redis-url", default=None, help="Redis for sessions (needed for workers > 1)."
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="Escalation store URL (default: SQLite)."
+    )
+    parser.add_argument("--data-dir", type=Path, default=ROOT / "var", help="Built index to copy.")
+    parser.add_argument("--seed", type=int, default=7)
+    return parser.parse_args()
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare_data_dir(source: Path, target: Path) -> Path:
+    """A fresh data dir with a copy of the built index and ONNX model (no database, no spool)."""
+    target.mkdir(parents=True)
+    for part in ("index", "onnx"):
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target / part)
+    return target
+
+
+def server_env(args: argparse.Namespace, data_dir: Path) -> dict[str, str]:
+    """The server's environment: isolated data dir, no rate limit, optional PG and Redis."""
+    env = {
+        **os.environ,
+        "FAQBOT_DATA_DIR": str(data_dir),
+        "FAQBOT_RATE_LIMIT_PER_MINUTE": "0",
+        "HF_HUB_OFFLINE": "1",
+    }
+    if args.database_url:
+        env["FAQBOT_DATABASE_URL"] = args.database_url
+    if args.redis_url:
+        env["FAQBOT_REDIS_URL"] = args.redis_url
+        env["FAQBOT_REDIS_PREFIX"] = f"faqbot-bench-{uuid.uuid4().hex[:8]}:"
+    return env
+
+
+def start_server(
+    port: int, env: dict[str, str], workers: int, log: Path
+) -> subprocess.Popen[bytes]:
+    """`faqbot serve` as a subprocess on 127.0.0.1:port."""
+    command = [sys.executable, "-c", "from faqbot.cli import main; main()", "serve"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    with log.open("w") as stderr:
+        return subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT
+        )
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 300) -> None:
+    """Wait until /readyz is 200; exit if the server dies or takes too long."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    sys.exit("server did not become ready in time")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """Ask uvicorn to shut down, then make sure it did."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def clean_redis(env: dict[str, str]) -> None:
+    """Delete this run's Redis keys (sessions expire anyway; this keeps Redis tidy)."""
+    if "FAQBOT_REDIS_URL" not in env:
+        return
+    import redis
+
+    client = redis.Redis.from_url(env["FAQBOT_REDIS_URL"])
+    keys = list(client.scan_iter(match=f"{env['FAQBOT_REDIS_PREFIX']}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def pick_message(rng: random.Random) -> str:
+    """One message from the weighted mix."""
+    group = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
+    return rng.choice(MIX[group])
+
+
+async def client_loop(
+    base: str, tickets: list[int], deadline: float, tally: Tally, rng: random.Random
+) -> None:
+    """One client: multi-turn sessions until the budget or the time is spent."""
+    session_id, turns = None, 0
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        while tickets and time.monotonic() < deadline:
+            tickets.pop()
+            started = time.perf_counter()
+            try:
+                response = await http.post(
+                    "/api/chat", json={"message": pick_message(rng), "session_id": session_id}
+                )
+                response.raise_for_status()
+            except httpx.HTTPError:
+                tally.errors += 1
+                continue
+            tally.latencies.append(time.perf_counter() - started)
+            reply = response.json()
+            tally.kinds[reply["kind"]] += 1
+            turns += 1
+            session_id = reply["session_id"] if turns % TURNS_PER_SESSION else None
+
+
+async def run_level(base: str, clients: int, requests: int, seconds: float, seed: int) -> Tally:
+    """Run `clients` concurrent clients sharing a budget of `requests` and `seconds`."""
+    tally = Tally()
+    tickets = list(range(requests))
+    deadline = time.monotonic() + seconds
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(
+            client_loop(base, tickets, deadline, tally, random.Random(seed * 1000 + i))
+            for i in range(clients)
+        )
+    )
+    tally.seconds = time.perf_counter() - started
+    return tally
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The pct-th percentile (nearest rank) in milliseconds."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank] * 1000
+
+
+def count_escalations(data_dir: Path, database_url: str | None) -> int:
+    """Escalations in the store the server writes to."""
+    from faqbot.config import Settings
+    from faqbot.store import open_store
+
+    store = open_store(Settings(data_dir=data_dir, database_url=database_url), retention=False)
+    try:
+        return store.count_escalations()
+    finally:
+        store.close()
+
+
+def table(levels: list[tuple[int, Tally]], workers: int) -> str:
+    """The markdown table of all levels."""
+    lines = [
+        "| workers | clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for clients, t in levels:
+        rate = len(t.latencies) / t.seconds if t.seconds else 0.0
+        lines.append(
+            f"| {workers} | {clients} | {len(t.latencies)} | {t.errors} | {rate:.1f} | "
+            f"{percentile(t.latencies, 50):.1f} | {percentile(t.latencies, 95):.1f} | "
+            f"{percentile(t.latencies, 99):.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, base: str) -> list[tuple[int, Tally]]:
+    """Warm up, then every level in turn; the warm-up is returned as level 0."""
+    warm = asyncio.run(run_level(base, 2, 20, 60, args.seed))
+    levels = [(0, warm)]
+    for clients in (int(c) for c in args.clients.split(",")):
+        print(f"running {clients} client(s)...", file=sys.stderr)
+        levels.append(
+            (clients, asyncio.run(run_level(base, clients, args.requests, args.seconds, args.seed)))
+        )
+    return levels
+
+
+def main() -> int:
+    """Run the benchmark and print the report; 1 when the escalation count does not match."""
+    args = parse_args()
+    if args.workers > 1 and not args.redis_url:
+        sys.exit("--workers > 1 needs --redis-url (sessions must be shared)")
+    with tempfile.TemporaryDirectory(prefix="faqbot-bench-") as tmp:
+        data_dir = prepare_data_dir(args.data_dir, Path(tmp) / "data")
+        port = free_port()
+        log = Path(tmp) / "server.log"
+        before = count_escalations(data_dir, args.database_url)
+        env = server_env(args, data_dir)
+        proc = start_server(port, env, args.workers, log)
+        try:
+            wait_ready(f"http://127.0.0.1:{port}", proc)
+            levels = run(args, f"http://127.0.0.1:{port}")
+        finally:
+            stop_server(proc)
+            clean_redis(env)
+        stored = count_escalations(data_dir, args.database_url) - before
+    guarded = sum(t.guarded for _, t in levels)
+    kinds = sum((t.kinds for _, t in levels), Counter())
+    store_name = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"### HTTP load ({store_name}, {args.workers} worker(s))\n")
+    print(table([lv for lv in levels if lv[0]], args.workers))
+    print(f"\nreplies by kind (incl. warm-up): {dict(sorted(kinds.items()))}")
+    verdict = "OK" if stored == guarded else "MISMATCH"
+    print(f"escalations stored: {stored}; redirect + emergency replies: {guarded} -> {verdict}")
+    return 0 if stored == guarded else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
