@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         description="Minimum fused score to offer suggestions (clarify) instead of a fallback.",
     )
     lexical_k: float = Field(
-        default=6.0,
+        default=12.0,
         description="BM25 saturation: a raw score s counts as s / (s + k) before fusing.",
     )
     domain_threshold: float = Field(
@@ -51,16 +51,8 @@ class Settings(BaseSettings):
         description="Below this dense score a message without topic words is out of scope.",
     )
     lexical_weight: float = Field(
-        default=0.25,
+        default=0.4,
         description="Weight of the normalized BM25 score in the fused score (0 = dense only).",
-    )
-    guard_threshold: float = Field(
-        default=0.80,
-        description="Minimum similarity to a flagged guard exemplar to flag by meaning.",
-    )
-    guard_margin: float = Field(
-        default=0.05,
-        description="How much closer a flagged exemplar must be than the nearest benign one.",
     )
     contact_url: str | None = Field(
         default=None, description="The site's contact page, offered when someone asks for a person."

@@ -163,7 +163,7 @@ def test_message_of_2000_characters_after_trimming_is_accepted(client: TestClien
 class BrokenBot(Bot):
     """A real Bot whose reply raises (a bug outside its own fail-closed guard)."""
 
-    def reply(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def reply(self, *args, **kwargs):
         raise RuntimeError("secret internal detail")
 
 
@@ -189,12 +189,12 @@ class Exploding:
     ready = True
     sink = None
 
-    def reply(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def reply(self, *args, **kwargs):
         raise RuntimeError("secret internal detail")
 
 
 def test_unhandled_errors_are_a_json_500_without_a_stack_trace(api_settings) -> None:
-    with TestClient(create_app(bot=Exploding(), settings=api_settings)) as client:  # type: ignore[arg-type]
+    with TestClient(create_app(bot=Exploding(), settings=api_settings)) as client:
         chat = client.post("/api/chat", json={"message": "what is kratom"})
         faq = client.get("/api/faq")
         metrics = client.get("/metrics").text

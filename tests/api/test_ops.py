@@ -216,12 +216,16 @@ def test_pages_before_and_after_the_widget_exists(bot, api_settings, web_dir: Pa
         placeholder = client.get("/")
         missing_js = client.get("/widget.js")
         missing_css = client.get("/widget.css")
+        missing_demo_css = client.get("/demo.css")
         (web_dir / "widget" / "widget.js").write_text("console.log('w');")
         (web_dir / "widget" / "widget.css").write_text("body{}")
+        (web_dir / "templates" / "demo.css").write_text("main{}")
         (web_dir / "templates" / "demo.html").write_text("<p>{{ widget_js }} {{ '<b>' }}</p>")
         js, css, demo = client.get("/widget.js"), client.get("/widget.css"), client.get("/")
+        demo_css = client.get("/demo.css")
     assert placeholder.status_code == 200 and "/docs" in placeholder.text
-    assert (missing_js.status_code, missing_css.status_code) == (404, 404)
+    assert {missing_js.status_code, missing_css.status_code, missing_demo_css.status_code} == {404}
+    assert demo_css.status_code == 200 and demo_css.text == "main{}"
     assert missing_js.json()["error"] == "not_found"
     assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")

@@ -68,7 +68,7 @@ def wait_ready(base: str, proc: subprocess.Popen, seconds: float = 150) -> None:
 
 
 @pytest.fixture
-def two_workers(built_data_dir, tmp_path, redis_url, redis_prefix):  # type: ignore[no-untyped-def]
+def two_workers(built_data_dir, tmp_path, redis_url, redis_prefix):
     """`faqbot serve --workers 2` on a free loopback port with Redis; yields (base URL, stderr)."""
     port = free_port()
     env = {
@@ -104,7 +104,7 @@ def two_workers(built_data_dir, tmp_path, redis_url, redis_prefix):  # type: ign
 
 @pytest.mark.slow
 @pytest.mark.redis
-def test_conversation_continues_across_two_workers(two_workers) -> None:  # type: ignore[no-untyped-def]
+def test_conversation_continues_across_two_workers(two_workers) -> None:
     base, log = two_workers
     crossed: list[tuple[dict, str, str]] = []
     with ThreadPoolExecutor(max_workers=8) as pool:

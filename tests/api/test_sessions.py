@@ -42,7 +42,7 @@ def conversation(turns: int = 3, *, max_turns: int = 10) -> Conversation:
     return conv
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro):
     """Run one coroutine to completion."""
     return asyncio.run(coro)
 
@@ -131,7 +131,7 @@ def test_memory_rate_limiter_windows() -> None:
 
 
 # ---------------------------------------------------------------------------- Redis
-def redis_client(url: str):  # type: ignore[no-untyped-def]
+def redis_client(url: str):
     """A fresh asyncio Redis client (one per event loop)."""
     import redis.asyncio
 
