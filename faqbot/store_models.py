@@ -126,3 +126,7 @@ class Feedback(Base):
 TABLES = {model.__tablename__: model for model in (Escalation, Unanswered, Feedback)}
 
 __all__ = ["STATUSES", "TABLES", "Base", "Escalation", "Feedback", "Unanswered", "utc_now"]
+
+# The moderation tables (migration 0002) subclass the same Base: register them whenever the
+# escalation-log models load, so Base.metadata always describes the whole migrated schema.
+from faqbot import moderate_models  # noqa: E402, F401
