@@ -25,6 +25,7 @@ from faqbot.api_routes import router
 from faqbot.api_state import ApiState
 from faqbot.bot import Bot
 from faqbot.config import PROJECT_ROOT, Settings
+from faqbot.moderate import moderation_router
 from faqbot.security import ApiCors, HardeningMiddleware, TrustedProxies, error_response
 
 HTTP_CODES = {
@@ -72,6 +73,7 @@ def create_app(
     app.state.faqbot = state
     app.include_router(router)
     app.include_router(pages_router(web_dir or PROJECT_ROOT / "web"))
+    app.include_router(moderation_router(settings=settings, store=store))
     mount_docs(app)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -100,8 +101,13 @@ def ask(
             turn, bot, with_explain
         )
         return
+    _reply_lines(bot, locale, with_explain, None)
+
+
+def _reply_lines(bot: Any, locale: str | None, with_explain: bool, conversation: Any) -> None:
+    """One compact JSON reply per stdin line (a shared conversation, or independent turns)."""
     for number, line in enumerate(sys.stdin, start=1):
-        emit_json(_line_reply(bot, line.rstrip("\n"), number, locale, with_explain))
+        emit_json(_line_reply(bot, line.rstrip("\n"), number, locale, with_explain, conversation))
         sys.stdout.flush()
 
 
@@ -132,13 +138,9 @@ def chat(
     from faqbot.dialog import Conversation
 
     bot = load_bot(log=log)
-    conversation = Conversation()
+    conversation = Conversation(session_id=f"cli-{secrets.token_urlsafe(8)}")
     if as_json:
-        for number, line in enumerate(sys.stdin, start=1):
-            emit_json(
-                _line_reply(bot, line.rstrip("\n"), number, locale, with_explain, conversation)
-            )
-            sys.stdout.flush()
+        _reply_lines(bot, locale, with_explain, conversation)
         return
     _repl(bot, conversation, locale, with_explain)
 

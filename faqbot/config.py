@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     encoder_threads: int = Field(
         default=1, description="Intra-op threads for the encoder per process."
     )
+    encoder_batch_ms: int = Field(
+        default=0,
+        description="Micro-batching window (ms): concurrent requests within it share one encoder"
+        " call; 0 turns batching off.",
+    )
 
     def sqlite_path(self) -> Path:
         """The default SQLite file under the data dir."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from faqbot.batching import with_batching
 from faqbot.bot import Bot, EscalationSink
 from faqbot.config import Settings
 from faqbot.encoder import MODEL_NAME, load_encoder
@@ -88,8 +89,11 @@ def build_bot(
     if reason:
         progress(f"building the index: {reason}")
         build_artifacts(kb, settings, progress=progress)
-    encoder = load_encoder(
-        settings.encoder, data_dir=settings.data_dir, threads=settings.encoder_threads
+    encoder = with_batching(
+        load_encoder(
+            settings.encoder, data_dir=settings.data_dir, threads=settings.encoder_threads
+        ),
+        settings.encoder_batch_ms,
     )
     index = load_index(settings.data_dir, kb, encoder.name)
     encoder.warm_up()

@@ -12,21 +12,13 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from faqbot.bot import Bot, MessageError
 from faqbot.dialog import Conversation
+from faqbot.models import GuardCategory
 
-FLAGGED = {
-    "emergency",
-    "self_harm",
-    "mixing",
-    "dosing",
-    "sourcing",
-    "human_request",
-    "language",
-    "error",
-}
+FLAGGED = set(get_args(GuardCategory))
 MQA = {
     "DOSING": "dosing",
     "MIXING": "mixing",
@@ -213,7 +205,7 @@ def _guard_metrics(results: list[tuple[Case, str, str | None, str | None]]) -> d
         (c, cat if k in {"redirect", "emergency"} or cat == "sourcing" else "none", k, e)
         for c, k, cat, e in results
     ]
-    cats = sorted({c.expected for c, *_ in got} | {g for _, g, *_ in got} - {"none"})
+    cats = sorted({c.expected for c, *_ in got} | {g for _, g, *_ in got if g} - {"none"})
     table = {}
     for cat in cats:
         if cat in {"none", "not_self_harm", "decline", "coverage"}:

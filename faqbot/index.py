@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -20,9 +21,16 @@ import numpy as np
 from faqbot.encoder import Encoder, Vectors
 from faqbot.errors import IndexError_
 from faqbot.kb import KnowledgeBase
+from faqbot.models import FaqEntry
 
 FORMAT_VERSION = 2
-HNSW_ABOVE = 50_000  # flat search is exact and fast below this many phrasings
+# Flat search is exact and costs ~0.07 ms per 1,000 phrasings on one core (benchmarks/README.md):
+# about 3.5 ms at 50,000. Above that, HNSW (approximate, ~1 ms at 200,000, saved with the index).
+HNSW_ABOVE = 50_000
+HNSW_M = 32  # graph neighbours per node
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128  # candidates per search; >= the k=40 retrieval asks for
+HNSW_FILE = "hnsw.faiss"
 Progress = Callable[[str], None]
 
 
@@ -51,6 +59,11 @@ class Index:
 
     def dense(self, query: Vectors, k: int = 40) -> list[tuple[str, float, str]]:
         """(entry id, cosine, phrasing) of the nearest phrasings."""
+        import faiss
+
+        # one query at a time: OpenMP workers only contend with the server's other threads. The
+        # setting is per calling thread, so it is made here, in the thread that searches.
+        faiss.omp_set_num_threads(1)
         k = min(k, len(self.entry_ids))
         scores, rows = self.faiss_index.search(np.ascontiguousarray(query.reshape(1, -1)), k)
         return [
@@ -98,6 +111,11 @@ def entry_document(kb: KnowledgeBase, entry_id: str) -> str:
     """The text BM25 indexes for an entry: its phrasings, tags and answer."""
     entry = kb.get(entry_id)
     assert entry is not None
+    return entry_text(entry)
+
+
+def entry_text(entry: FaqEntry) -> str:
+    """The BM25 document of one entry (see entry_document)."""
     return " ".join([*entry.phrasings, " ".join(entry.tags), entry.answer])
 
 
@@ -111,18 +129,34 @@ def guard_exemplars(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
     return own + [(f"kb:{e.id}", "none", e.question) for e in kb.served]
 
 
-def build_faiss(vectors: Vectors) -> Any:
-    """Exact inner-product search; HNSW for very large collections."""
+def build_faiss(vectors: Vectors, *, hnsw_above: int = HNSW_ABOVE) -> Any:
+    """Exact inner-product search; HNSW (inner product too) above `hnsw_above` phrasings."""
     import faiss
 
     dim = vectors.shape[1]
-    index = (
-        faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        if len(vectors) > HNSW_ABOVE
-        else faiss.IndexFlatIP(dim)
-    )
+    if len(vectors) <= hnsw_above:
+        index = faiss.IndexFlatIP(dim)
+        index.add(vectors)
+        return index
+    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building the graph: every core helps
     index.add(vectors)
+    index.hnsw.efSearch = HNSW_EF_SEARCH
     return index
+
+
+def load_faiss(root: Path, vectors: Vectors) -> Any:
+    """The saved HNSW graph when there is one for these vectors, else a freshly built index."""
+    import faiss
+
+    path = root / HNSW_FILE
+    if path.exists():
+        index = faiss.read_index(str(path))
+        if index.ntotal == len(vectors):
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+            return index
+    return build_faiss(vectors)
 
 
 def build_index(
@@ -140,7 +174,7 @@ def build_index(
     progress(f"embedding {len(exemplars)} guard exemplars")
     exemplar_vectors = encoder.encode(exemplars)
     bm25 = bm25s.BM25()
-    bm25.index(tokenize_docs([entry_document(kb, e.id) for e in served]), show_progress=False)
+    bm25.index(tokenize_docs([entry_text(e) for e in served]), show_progress=False)
     manifest = {
         "format": FORMAT_VERSION,
         "knowledge_hash": kb.digest,
@@ -177,6 +211,10 @@ def save_index(index: Index, data_dir: Path, *, extra: dict[str, Any] | None = N
         )
     )
     index.bm25.save(str(tmp / "bm25"))
+    if hasattr(index.faiss_index, "hnsw"):  # a graph takes seconds to minutes to build: keep it
+        import faiss
+
+        faiss.write_index(index.faiss_index, str(tmp / HNSW_FILE))
     index.manifest.update(extra or {})
     (tmp / "manifest.json").write_text(json.dumps(index.manifest, indent=2))
     shutil.rmtree(target, ignore_errors=True)
@@ -221,7 +259,8 @@ def load_index(data_dir: Path, kb: KnowledgeBase, model: str) -> Index:
         vectors = np.load(root / "vectors.npy")
         exemplar_vectors = np.load(root / "exemplars.npy")
         bm25 = bm25s.BM25.load(str(root / "bm25"))
-    except (OSError, ValueError, KeyError) as exc:
+        faiss_index = load_faiss(root, vectors)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexError_(f"index at {root} is unreadable: {exc}") from exc
     return Index(
         manifest,
@@ -229,7 +268,7 @@ def load_index(data_dir: Path, kb: KnowledgeBase, model: str) -> Index:
         meta["phrasings"],
         vectors,
         exemplar_vectors,
-        build_faiss(vectors),
+        faiss_index,
         bm25,
         meta["bm25_ids"],
     )

@@ -45,7 +45,11 @@ CLOSED = ("resolved", "false_alarm")
 
 
 class TriageError(ValueError):
-    """The action was refused (no such escalation, already in that status, missing text)."""
+    """The action was refused: 400 missing/too long text, 404 no such escalation, 409 conflict."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AuditRecord(BaseModel):
@@ -67,7 +71,7 @@ def clean_note(text: str | None) -> str | None:
     """The note trimmed and redacted, or None when empty (TriageError when too long)."""
     text = (text or "").strip()
     if len(text) > MAX_NOTE:
-        raise TriageError(f"notes may have at most {MAX_NOTE} characters")
+        raise TriageError(f"notes may have at most {MAX_NOTE} characters", 400)
     return redact(text) if text else None
 
 
@@ -84,10 +88,10 @@ class Triage:
         """Apply `action` by `moderator`; the audit entry written (TriageError when refused)."""
         spec = ACTIONS.get(action)
         if spec is None:
-            raise TriageError(f"unknown action {action!r}")
+            raise TriageError(f"unknown action {action!r}", 400)
         text = clean_note(note)
         if spec.needs_text and not text:
-            raise TriageError("a reason is required" if spec.target else "the note is empty")
+            raise TriageError("a reason is required" if spec.target else "the note is empty", 400)
         with writer(self.engine).begin() as connection:
             before = self._status(connection, escalation_id)
             if spec.target is not None:
@@ -108,7 +112,7 @@ class Triage:
         query = select(Escalation.status).where(Escalation.id == escalation_id)
         status = connection.execute(query).scalar()
         if status is None:
-            raise TriageError(f"there is no escalation #{escalation_id}")
+            raise TriageError(f"there is no escalation #{escalation_id}", 404)
         return str(status)
 
     def _move(self, connection: Connection, escalation_id: int, before: str, after: str) -> None:

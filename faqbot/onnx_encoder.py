@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from faqbot.encoder import MODEL_NAME, Vectors, bundled_model_dir, normalize_row
 from faqbot.errors import EncoderError
 
 MAX_TOKENS = 256
+BATCH = 64  # texts per graph run when encoding many (index build); sorted by length to pad less
 
 
 def onnx_artifact(data_dir: Path) -> Path:
@@ -44,6 +46,8 @@ class OnnxEncoder:
                 self._session, self._tokenizer = self._load()
 
     def _load(self) -> tuple[object, object]:
+        # tokenizers otherwise starts a pool of one thread per core for every encode_batch call
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -51,6 +55,7 @@ class OnnxEncoder:
             options = ort.SessionOptions()
             options.intra_op_num_threads = max(1, self.threads)
             options.inter_op_num_threads = 1
+            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             model = str(self.artifact_dir / "model.onnx")
             session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
             tokenizer = Tokenizer.from_file(str(self.artifact_dir / "tokenizer.json"))
@@ -63,11 +68,21 @@ class OnnxEncoder:
             ) from exc
 
     def encode(self, texts: Sequence[str]) -> Vectors:
-        """Tokenize, run the graph, mean-pool over real tokens, normalize."""
+        """Tokenize, run the graph, mean-pool over real tokens, normalize (BATCH texts per run)."""
         self.warm_up()
+        if len(texts) <= BATCH:
+            return self._encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), BATCH):
+            rows = order[start : start + BATCH]
+            out[rows] = self._encode_batch([texts[i] for i in rows])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(list(texts))  # type: ignore[attr-defined]
+        encodings = self._tokenizer.encode_batch(texts)  # type: ignore[attr-defined]
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
