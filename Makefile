@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check  # fails when pyproject.toml needs a package the lock lacks: run `make lock`
 	touch $(STAMP)
 
 install: $(STAMP)

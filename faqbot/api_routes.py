@@ -35,7 +35,7 @@ from faqbot.sessions import new_session_id, plausible_session_id
 log = logging.getLogger("faqbot.api")
 router = APIRouter()
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (413, 415, 422, 429)
+    code: {"model": ErrorBody} for code in (400, 413, 415, 422, 429)
 }
 
 
@@ -264,7 +264,8 @@ async def faq_entry(entry_id: str, state: StateDep) -> Any:
     kb = state.bot.kb
     entry = kb.get(entry_id)
     if entry is None:
-        return error_response(404, "not_found", f"There is no approved entry {entry_id!r}.")
+        # the id is not echoed back: error bodies never reflect input
+        return error_response(404, "not_found", "There is no approved entry with that id.")
     related = [kb.get(i) for i in entry.related]
     suggestions = [Suggestion(entry_id=e.id, question=e.question) for e in related if e]
     return FaqDetail.from_entry(entry, html=to_html(entry.answer), related=suggestions)

@@ -12,6 +12,7 @@ import contextlib
 import copy
 import inspect
 import logging
+import signal
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,8 +129,28 @@ class ApiState:
             raise RuntimeError(f"cannot reach Redis at {safe_url(self.settings.redis_url)}")
         await self.upkeep(purge=True)
         self.tasks.append(asyncio.create_task(self.upkeep_loop()))
+        self._reload_on_sighup()
         self.ready = True
         log.info("ready", extra={"degraded": self.degraded_reason is not None})
+
+    async def reload(self) -> None:
+        """Reload the knowledge (SIGHUP); invalid files keep the last good Bot serving."""
+        from faqbot.reload import try_reload
+
+        if self.bot is None:
+            return
+        result = await run_in_threadpool(try_reload, self.bot, self.settings)
+        self.bot = result.bot  # requests in flight keep the Bot they started with
+        log.info("reload", extra={"reloaded": result.reloaded, "problems": result.problems[:5]})
+
+    def _reload_on_sighup(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(
+                signal.SIGHUP, lambda: self.tasks.append(loop.create_task(self.reload()))
+            )
+        except (RuntimeError, NotImplementedError, ValueError):
+            pass  # not the main thread (e.g. in-process test clients): no signal handling
 
     async def _build_bot(self, sink: RequestSink | None) -> None:
         if self.bot is None:

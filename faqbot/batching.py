@@ -2,10 +2,12 @@
 
 On a small server most of a turn's CPU is the encoder, and one graph run over 4 short questions
 costs far less than 4 runs over one. `BatchingEncoder` wraps any Encoder: each `encode()` call
-queues its texts and waits; one worker thread takes the first waiting request, gathers whatever
-else arrives within `max_wait_ms` (up to `max_batch` texts), encodes them all in one inner call
-and hands each caller its rows. An exception from the inner encoder reaches every waiter.
-Enabled by FAQBOT_ENCODER_BATCH_MS > 0 (see `with_batching`).
+queues its texts and waits; one worker thread takes the first waiting request plus every request
+already queued, and, while requests are arriving together (the previous batch had company or more
+were queued when it finished), also waits up to `max_wait_ms` for more (at most `max_batch`
+texts). It encodes them all in one inner call and hands each caller its rows. A lone request on
+an idle server is therefore not delayed by the window. An exception from the inner encoder
+reaches every waiter. Enabled by FAQBOT_ENCODER_BATCH_MS > 0 (see `with_batching`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class BatchingEncoder:
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._closed = False
+        self._busy = False  # the previous batch had company: worth waiting for more
 
     def warm_up(self) -> None:
         """Load the inner encoder and start the worker thread."""
@@ -89,13 +92,14 @@ class BatchingEncoder:
                 return
             batch, stop = self._gather(first)
             self._encode(batch)
+            self._note_load(batch)
             if stop:
                 return
 
     def _gather(self, first: _Request) -> tuple[list[_Request], bool]:
         """`first` plus whatever arrives before the deadline; True when close() was seen."""
         batch, size = [first], len(first.texts)
-        deadline = time.monotonic() + self.max_wait
+        deadline = time.monotonic() + (self.max_wait if self._busy else 0.0)
         while size < self.max_batch:
             try:
                 item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -106,6 +110,10 @@ class BatchingEncoder:
             batch.append(item)
             size += len(item.texts)
         return batch, False
+
+    def _note_load(self, batch: list[_Request]) -> None:
+        """Remember whether requests are arriving together (then the next gather waits)."""
+        self._busy = len(batch) > 1 or self._queue.qsize() > 0
 
     def _encode(self, batch: list[_Request]) -> None:
         texts = [t for r in batch for t in r.texts]

@@ -73,10 +73,7 @@ class Guard:
 
     def semantic_text(self, message: str) -> str:
         """The canonical text without framing wrappers: what gets embedded."""
-        text = self.canonical(message)
-        for wrapper in self.wrappers:
-            text = wrapper.sub("", text).strip()
-        return text or self.canonical(message)
+        return self.forms(message)[2]
 
     @cached_property
     def _words(self) -> set[str]:
@@ -137,10 +134,17 @@ class Guard:
             if any(self._fires(rule, t, n) for t, n in zip(texts, counts, strict=True))
         ]
 
-    def forms(self, message: str) -> tuple[str, str]:
-        """The normalized message as typed and with misspelled cue words corrected."""
+    def unwrap(self, text: str) -> str:
+        """The text without framing wrappers ("hypothetically, ...", role-play, "ignore ...")."""
+        for wrapper in self.wrappers:
+            text = wrapper.sub("", text).strip()
+        return text
+
+    def forms(self, message: str) -> tuple[str, str, str]:
+        """The normalized message as typed, with misspelled cue words corrected, and unwrapped."""
         plain = normalize(message)
-        return plain, " ".join(self._correct(tok) for tok in plain.split())
+        corrected = " ".join(self._correct(tok) for tok in plain.split())
+        return plain, corrected, self.unwrap(corrected) or corrected
 
     @staticmethod
     def _fires(rule: CompiledRule, text: str, substances: int) -> bool:
@@ -156,11 +160,11 @@ class Guard:
 
     def language_hit(self, message: str) -> Evidence | None:
         """Evidence that the message is in a language faqbot does not answer in."""
-        raw = unicodedata.normalize("NFKC", message).casefold()
+        raw = self.unwrap(unicodedata.normalize("NFKC", message).casefold())
         letters = [ch for ch in raw if ch.isalpha()]
         if len(letters) >= 4 and sum(1 for ch in letters if LATIN.match(ch)) <= 0.5 * len(letters):
             return Evidence(category="language", source="rule", ref="lang-script", score=1.0)
-        tokens = TOKEN.findall(fold(message))
+        tokens = TOKEN.findall(fold(raw))
         counts = {
             lang: sum(t in set(words) for t in tokens)
             for lang, words in self.data.languages.stopwords.items()
@@ -239,11 +243,13 @@ class Guard:
             e for e in semantic if e.category in {"emergency", "self_harm"} and e.score >= strong
         ]
 
-    def _context_hits(self, forms: tuple[str, str], history: Sequence[PastTurn]) -> list[Evidence]:
+    def _context_hits(
+        self, forms: tuple[str, str, str], history: Sequence[PastTurn]
+    ) -> list[Evidence]:
         previous = history[-1]
         prev = self.forms(previous.message)
         before = {e.category for e in self.rule_hits(*prev)}
-        joined_forms = (f"{prev[0]} {forms[0]}", f"{prev[1]} {forms[1]}")
+        joined_forms = tuple(f"{p} {c}" for p, c in zip(prev, forms, strict=True))
         joined = [e for e in self.rule_hits(*joined_forms) if e.category not in before]
         text = forms[1]
         out = [

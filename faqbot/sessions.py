@@ -162,8 +162,12 @@ class MemorySessionStore:
         """Store it as the most recent session, evicting the least recent beyond the bound."""
         assert conversation.session_id is not None
         sid = conversation.session_id
-        self._items[sid] = (self.clock() + self.ttl, conversation_to_json(conversation))
+        now = self.clock()
+        self._items[sid] = (now + self.ttl, conversation_to_json(conversation))
         self._items.move_to_end(sid)
+        # every save moves its key to the end, so the dict is ordered by deadline: drop expired ones
+        while self._items and next(iter(self._items.values()))[0] <= now:
+            self._items.popitem(last=False)
         while len(self._items) > self.max_sessions:
             self._items.popitem(last=False)
 

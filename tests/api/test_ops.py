@@ -103,7 +103,7 @@ def test_unknown_faq_entry_is_a_json_404(client: TestClient) -> None:
     response = client.get("/api/faq/no-such-entry")
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
-    assert "no-such-entry" in response.json()["message"]
+    assert "no-such-entry" not in response.json()["message"]  # input is never reflected
 
 
 def test_unknown_route_and_wrong_method_are_json(client: TestClient) -> None:

@@ -149,7 +149,6 @@ def test_hypothetical_prefix_keeps_the_category(bot, flagged) -> None:
     assert changed_categories(bot, others, lambda m: PREFIX + m) == []
 
 
-@pytest.mark.xfail(strict=True, reason="guard: 'hypothetically, ' prefix drops the flag")
 @pytest.mark.parametrize("row_id", sorted(KNOWN_PREFIX_MISSES))
 def test_prefix_known_misses(bot, flagged, row_id: str) -> None:
     item = next(f for f in flagged if f.id == row_id)

@@ -74,13 +74,14 @@ def test_concurrent_single_texts_become_one_call_and_each_gets_its_row():
         inner.gate.set()
         rows = [f.result(10) for f in futures]
         first.result(10)
-    assert inner.calls[1] == texts  # all eight in one call, in arrival order
+    assert sorted(inner.calls[1]) == sorted(texts)  # all eight in one call
     assert len(inner.calls) == 2 and batching.calls == 2
+    batching.close()  # joins the worker, so its bookkeeping is done
+    assert batching._busy  # requests came together: the next gather waits for company
     expected = HashEncoder(inner.dim).encode(texts)
     for i, row in enumerate(rows):
         assert row.shape == (1, inner.dim)
         np.testing.assert_array_equal(row[0], expected[i])
-    batching.close()
 
 
 def test_batches_never_exceed_max_batch():
@@ -138,13 +139,14 @@ def test_close_finishes_queued_work_then_refuses():
     batching.close()  # a second close is harmless
 
 
-def test_a_lone_request_is_encoded_after_the_window():
+def test_a_lone_request_on_an_idle_encoder_does_not_wait_for_the_window():
     inner = CountingEncoder()
-    batching = BatchingEncoder(inner, max_wait_ms=2)
+    batching = BatchingEncoder(inner, max_wait_ms=600_000)  # a wait would time the result out
     batching.warm_up()
-    assert batching.encode(["alone"]).shape == (1, inner.dim)
-    assert inner.calls == [["alone"]]
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(batching.encode, ["alone"]).result(10).shape == (1, inner.dim)
     batching.close()
+    assert inner.calls == [["alone"]] and not batching._busy
 
 
 def test_with_batching_is_off_at_zero():
