@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from faqbot.dialog import Conversation
 from faqbot.sessions import MemorySessionStore, new_session_id
 
