@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import ROOT, machine, median, ratio, table
+from common import ROOT, load_note, machine, median, ratio, table
 
 QUESTIONS = ("is kratom addictive", "what is kratom")
 VARIANTS = {"faqbot": "auto", "reference": "st"}
@@ -152,3 +152,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print(load_note())

@@ -18,6 +18,7 @@ from typing import Any
 from common import (
     fast_bot,
     load_jsonl,
+    load_note,
     machine,
     median,
     message_mix,
@@ -98,3 +99,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print(load_note())

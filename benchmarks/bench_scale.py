@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import ROOT, machine, median, ms, note, percentile, ratio, table
+from common import ROOT, load_note, machine, median, ms, note, percentile, ratio, table
 
 DIM = 384
 K = 40
@@ -299,3 +299,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    print(load_note())

@@ -10,7 +10,7 @@ A second table runs N threads in one process, closed loop, to show what micro-ba
 (FAQBOT_ENCODER_BATCH_MS) buys when requests arrive together; the HTTP figures come from
 benchmarks/http_load.py.
 
-    .venv/bin/python benchmarks/bench_warm.py [--runs 5] [--threads 1,4,16] [--batch-ms 2]
+    .venv/bin/python benchmarks/bench_warm.py [--runs 5] [--threads 1,4,16] [--batch-ms 1,2]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 from common import (
     fast_bot,
+    load_note,
     machine,
     median,
     message_mix,
@@ -114,18 +115,32 @@ def closed_loop(bot: Any, messages: list[str], threads: int, total: int) -> dict
     }
 
 
-def concurrency(bots: dict[str, Any], mix: list[tuple[str, str]], levels: list[int]) -> None:
+def repeated(bots: dict[str, Any], messages: list[str], threads: int, runs: int) -> dict:
+    """Median throughput and latency of `runs` interleaved closed-loop runs per variant."""
+    total = max(200, 40 * threads)
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in bots}
+    batchers = {name: bot.encoder for name, bot in bots.items() if hasattr(bot.encoder, "calls")}
+    before = {name: b.calls for name, b in batchers.items()}
+    for _ in range(runs):
+        for name, bot in bots.items():
+            samples[name].append(closed_loop(bot, messages, threads, total))
+    for name, b in batchers.items():
+        calls = (b.calls - before[name]) / runs
+        note(f"  {threads} threads, {name}: {total} replies per run, {calls:.0f} encoder calls")
+    return {
+        name: {key: median([r[key] for r in runs_]) for key in ("rps", "p50", "p95")}
+        for name, runs_ in samples.items()
+    }
+
+
+def concurrency(
+    bots: dict[str, Any], mix: list[tuple[str, str]], levels: list[int], runs: int
+) -> None:
     """Print throughput and latency per thread count for every variant."""
     messages = [m for _, m in mix]
     rows = []
-    batcher = bots["faqbot + batching"].encoder
     for threads in levels:
-        total = max(200, 40 * threads)
-        before = batcher.calls
-        results = {name: closed_loop(bot, messages, threads, total) for name, bot in bots.items()}
-        note(
-            f"  {threads} threads: {total} replies, {batcher.calls - before} batched encoder calls"
-        )
+        results = repeated(bots, messages, threads, runs)
         ref = results["reference"]
         for name, r in results.items():
             rows.append(
@@ -138,7 +153,7 @@ def concurrency(bots: dict[str, Any], mix: list[tuple[str, str]], levels: list[i
                     ms(r["p95"]),
                 ]
             )
-    print("\nConcurrent callers in one process (closed loop, threads), ms\n")
+    print(f"\nConcurrent callers in one process (closed loop), medians of {runs} runs, ms\n")
     headers = ["threads", "variant", "replies/s", "vs reference", "p50", "p95"]
     print(table(headers, rows))
 
@@ -152,7 +167,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--threads", default="1,4,16", help="Thread counts; empty to skip.")
-    parser.add_argument("--batch-ms", type=int, default=2, help="Batching window to compare.")
+    parser.add_argument("--loop-runs", type=int, default=3, help="Runs per thread count.")
+    parser.add_argument("--batch-ms", default="1,2", help="Batching windows to compare.")
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     print(machine())
@@ -162,17 +178,20 @@ def main() -> None:
     mix = message_mix(args.messages)
     single_thread({"faqbot": fast, "reference": reference}, mix, args.runs)
     if args.threads:
-        batched = Bot(
-            kb=fast.kb,
-            index=fast.index,
-            encoder=BatchingEncoder(fast.encoder, max_wait_ms=args.batch_ms),
-            guard=fast.guard,
-            renderer=fast.renderer,
-            thresholds=fast.thresholds,
-        )
-        variants = {"faqbot": fast, "faqbot + batching": batched, "reference": reference}
-        concurrency(variants, mix, [int(x) for x in args.threads.split(",")])
-        print(f"\n(batching: FAQBOT_ENCODER_BATCH_MS={args.batch_ms}, at most 32 texts per call)")
+        variants = {"faqbot": fast}
+        for window in [int(x) for x in args.batch_ms.split(",") if x]:
+            variants[f"faqbot + batching {window} ms"] = Bot(
+                kb=fast.kb,
+                index=fast.index,
+                encoder=BatchingEncoder(fast.encoder, max_wait_ms=window),
+                guard=fast.guard,
+                renderer=fast.renderer,
+                thresholds=fast.thresholds,
+            )
+        variants["reference"] = reference
+        levels = [int(x) for x in args.threads.split(",")]
+        concurrency(variants, mix, levels, args.loop_runs)
+        print("\n(batching N ms = FAQBOT_ENCODER_BATCH_MS=N, at most 32 texts per encoder call)")
 
 
 def fast_settings_threads(bot: Any) -> int:
@@ -182,3 +201,4 @@ def fast_settings_threads(bot: Any) -> int:
 
 if __name__ == "__main__":
     main()
+    print(load_note())

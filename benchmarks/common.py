@@ -102,6 +102,14 @@ def machine() -> str:
     )
 
 
+def load_note() -> str:
+    """The 1/5/15-minute load averages now (to judge whether other work disturbed a run)."""
+    if not hasattr(os, "getloadavg"):
+        return ""
+    one, five, fifteen = os.getloadavg()
+    return f"\nLoad average at the end: {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min)."
+
+
 # ---------------------------------------------------------------------- messages
 def load_jsonl(name: str) -> list[dict[str, Any]]:
     """A labelled dev set from tests/data."""

@@ -31,6 +31,7 @@ class _Request:
 
     texts: list[str]
     future: Future[Vectors] = field(default_factory=Future)
+    queued: float = field(default_factory=time.monotonic)
 
 
 class BatchingEncoder:
@@ -92,14 +93,13 @@ class BatchingEncoder:
                 return
             batch, stop = self._gather(first)
             self._encode(batch)
-            self._note_load(batch)
             if stop:
                 return
 
     def _gather(self, first: _Request) -> tuple[list[_Request], bool]:
         """`first` plus whatever arrives before the deadline; True when close() was seen."""
         batch, size = [first], len(first.texts)
-        deadline = time.monotonic() + (self.max_wait if self._busy else 0.0)
+        deadline = first.queued + (self.max_wait if self._busy else 0.0)
         while size < self.max_batch:
             try:
                 item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -123,9 +123,11 @@ class BatchingEncoder:
             if len(vectors) != len(texts):
                 raise EncoderError(f"encoder returned {len(vectors)} rows for {len(texts)} texts")
         except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
+            self._note_load(batch)
             for request in batch:
                 request.future.set_exception(exc)
             return
+        self._note_load(batch)  # before waking the callers, whose next requests are not "company"
         start = 0
         for request in batch:
             end = start + len(request.texts)
