@@ -79,3 +79,22 @@ def test_saved_graph_for_other_vectors_is_not_used(vectors, tmp_path):
 
     faiss.write_index(build_faiss(vectors, hnsw_above=1000), str(tmp_path / HNSW_FILE))
     assert isinstance(load_faiss(tmp_path, vectors[:100]), faiss.IndexFlatIP)
+
+
+@pytest.mark.slow
+def test_lexical_keeps_only_the_best_entries_of_a_large_knowledge_base(bot):
+    import bm25s
+
+    from faqbot.index import LEXICAL_TOP, tokenize_docs
+
+    n = LEXICAL_TOP + 150
+    docs = [f"kratom question {i} " + "filler words " * (i % 40) for i in range(n)]
+    bm25 = bm25s.BM25()
+    bm25.index(tokenize_docs(docs), show_progress=False)
+    ids = [f"entry-{i}" for i in range(n)]
+    big = dataclasses.replace(bot.index, bm25=bm25, bm25_ids=ids)
+    kept = big.lexical("kratom")
+    every = dict(zip(ids, bm25.get_scores(["kratom"]), strict=True))
+    assert len(kept) == LEXICAL_TOP
+    assert min(kept.values()) >= max(v for k, v in every.items() if k not in kept)
+    assert bot.index.lexical("kratom") and len(bot.kb.served) < LEXICAL_TOP  # real KB: all kept
