@@ -59,6 +59,7 @@ def serve(
 
     from faqbot.errors import FaqbotError
     from faqbot.jsonlog import log_config
+    from faqbot.serving import HTTP_PROTOCOL
 
     settings = Settings()
     check_startup(settings, workers)
@@ -75,6 +76,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http=HTTP_PROTOCOL,
         log_config=log_config(),
         access_log=False,
         proxy_headers=False,
