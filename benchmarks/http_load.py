@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import shutil
@@ -72,6 +73,8 @@ class Tally:
     kinds: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     seconds: float = 0.0
+    server_cpu: float = 0.0  # CPU seconds the server's processes used during the level
+    client_cpu: float = 0.0  # CPU seconds this load generator used
 
     @property
     def guarded(self) -> int:
@@ -94,6 +97,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--data-dir", type=Path, default=ROOT / "var", help="Built index to copy.")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="Load generator: a minimal asyncio HTTP/1.1 client (default) or httpx.",
+    )
     return parser.parse_args()
 
 
@@ -185,31 +194,84 @@ def pick_message(rng: random.Random) -> str:
     return rng.choice(MIX[group])
 
 
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 JSON client on asyncio streams (the load generator shares
+    the server's 2 cores: httpx costs ~1.6 ms of CPU per request, this about a tenth of that)."""
+
+    def __init__(self, base: str) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.host, self.port = host, int(port)
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def post(self, path: str, body: dict) -> dict:
+        """POST JSON and return the JSON reply; raises OSError/ValueError on any failure."""
+        if self.streams is None:
+            self.streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.streams
+        data = json.dumps(body).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        )
+        try:
+            writer.write(head.encode() + data)
+            status, _, rest = (await reader.readuntil(b"\r\n\r\n")).partition(b"\r\n")
+            headers = dict(line.split(b":", 1) for line in rest.split(b"\r\n") if b":" in line)
+            length = int(headers[next(k for k in headers if k.lower() == b"content-length")])
+            payload = await reader.readexactly(length)
+        except (OSError, asyncio.IncompleteReadError, StopIteration, KeyError) as exc:
+            await self.close()
+            raise OSError(f"request failed: {exc!r}") from exc
+        if b" 200 " not in status + b" ":
+            raise ValueError(status.decode(errors="replace"))
+        return json.loads(payload)
+
+    async def close(self) -> None:
+        """Drop the connection (the next post opens a new one)."""
+        if self.streams is not None:
+            self.streams[1].close()
+            self.streams = None
+
+
+async def post_httpx(http: httpx.AsyncClient, body: dict) -> dict:
+    """The same request with httpx (`--client httpx`)."""
+    try:
+        response = await http.post("/api/chat", json=body)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise OSError(str(exc)) from exc
+    return response.json()
+
+
 async def client_loop(
-    base: str, tickets: list[int], deadline: float, tally: Tally, rng: random.Random
+    base: str, tickets: list[int], deadline: float, tally: Tally, rng: random.Random, kind: str
 ) -> None:
     """One client: multi-turn sessions until the budget or the time is spent."""
     session_id, turns = None, 0
+    raw = RawClient(base)
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         while tickets and time.monotonic() < deadline:
             tickets.pop()
+            body = {"message": pick_message(rng), "session_id": session_id}
             started = time.perf_counter()
             try:
-                response = await http.post(
-                    "/api/chat", json={"message": pick_message(rng), "session_id": session_id}
-                )
-                response.raise_for_status()
-            except httpx.HTTPError:
+                if kind == "raw":
+                    reply = await asyncio.wait_for(raw.post("/api/chat", body), 30)
+                else:
+                    reply = await post_httpx(http, body)
+            except (TimeoutError, OSError, ValueError):
                 tally.errors += 1
                 continue
             tally.latencies.append(time.perf_counter() - started)
-            reply = response.json()
             tally.kinds[reply["kind"]] += 1
             turns += 1
             session_id = reply["session_id"] if turns % TURNS_PER_SESSION else None
+    await raw.close()
 
 
-async def run_level(base: str, clients: int, requests: int, seconds: float, seed: int) -> Tally:
+async def run_level(
+    base: str, clients: int, requests: int, seconds: float, seed: int, kind: str = "raw"
+) -> Tally:
     """Run `clients` concurrent clients sharing a budget of `requests` and `seconds`."""
     tally = Tally()
     tickets = list(range(requests))
@@ -217,11 +279,49 @@ async def run_level(base: str, clients: int, requests: int, seconds: float, seed
     started = time.perf_counter()
     await asyncio.gather(
         *(
-            client_loop(base, tickets, deadline, tally, random.Random(seed * 1000 + i))
+            client_loop(base, tickets, deadline, tally, random.Random(seed * 1000 + i), kind)
             for i in range(clients)
         )
     )
     tally.seconds = time.perf_counter() - started
+    return tally
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name (field 3 onwards); [] if the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of `root` and its live descendants so far (Linux /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))):
+            parents[int(entry.name)] = int(fields[1])
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier += children
+    ticks = 0
+    for pid in tree:
+        if fields := _stat_fields(pid):
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measured_level(base: str, server_pid: int, clients: int, args: argparse.Namespace) -> Tally:
+    """One level, with the CPU time the server and this client spent on it."""
+    server_before, client_before = tree_cpu_seconds(server_pid), time.process_time()
+    tally = asyncio.run(
+        run_level(base, clients, args.requests, args.seconds, args.seed, args.client)
+    )
+    tally.server_cpu = tree_cpu_seconds(server_pid) - server_before
+    tally.client_cpu = time.process_time() - client_before
     return tally
 
 
@@ -249,28 +349,29 @@ def count_escalations(data_dir: Path, database_url: str | None) -> int:
 def table(levels: list[tuple[int, Tally]], workers: int) -> str:
     """The markdown table of all levels."""
     lines = [
-        "| workers | clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workers | clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms "
+        "| server CPU ms/req | client CPU ms/req |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for clients, t in levels:
-        rate = len(t.latencies) / t.seconds if t.seconds else 0.0
+        done = len(t.latencies)
+        rate = done / t.seconds if t.seconds else 0.0
         lines.append(
-            f"| {workers} | {clients} | {len(t.latencies)} | {t.errors} | {rate:.1f} | "
+            f"| {workers} | {clients} | {done} | {t.errors} | {rate:.1f} | "
             f"{percentile(t.latencies, 50):.1f} | {percentile(t.latencies, 95):.1f} | "
-            f"{percentile(t.latencies, 99):.1f} |"
+            f"{percentile(t.latencies, 99):.1f} | {1000 * t.server_cpu / max(done, 1):.2f} | "
+            f"{1000 * t.client_cpu / max(done, 1):.2f} |"
         )
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, base: str) -> list[tuple[int, Tally]]:
+def run(args: argparse.Namespace, base: str, server_pid: int) -> list[tuple[int, Tally]]:
     """Warm up, then every level in turn; the warm-up is returned as level 0."""
-    warm = asyncio.run(run_level(base, 2, 20, 60, args.seed))
+    warm = asyncio.run(run_level(base, 2, 20, 60, args.seed, args.client))
     levels = [(0, warm)]
     for clients in (int(c) for c in args.clients.split(",")):
         print(f"running {clients} client(s)...", file=sys.stderr)
-        levels.append(
-            (clients, asyncio.run(run_level(base, clients, args.requests, args.seconds, args.seed)))
-        )
+        levels.append((clients, measured_level(base, server_pid, clients, args)))
     return levels
 
 
@@ -288,7 +389,7 @@ def main() -> int:
         proc = start_server(port, env, args.workers, log)
         try:
             wait_ready(f"http://127.0.0.1:{port}", proc)
-            levels = run(args, f"http://127.0.0.1:{port}")
+            levels = run(args, f"http://127.0.0.1:{port}", proc.pid)
         finally:
             stop_server(proc)
             clean_redis(env)
@@ -296,7 +397,7 @@ def main() -> int:
     guarded = sum(t.guarded for _, t in levels)
     kinds = sum((t.kinds for _, t in levels), Counter())
     store_name = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"### HTTP load ({store_name}, {args.workers} worker(s))\n")
+    print(f"### HTTP load ({store_name}, {args.workers} worker(s), {args.client} client)\n")
     print(table([lv for lv in levels if lv[0]], args.workers))
     print(f"\nreplies by kind (incl. warm-up): {dict(sorted(kinds.items()))}")
     verdict = "OK" if stored == guarded else "MISMATCH"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -59,7 +59,7 @@ def serve(
 
     from faqbot.errors import FaqbotError
     from faqbot.jsonlog import log_config
-    from faqbot.serving import HTTP_PROTOCOL
+    from faqbot.serving import HTTP_PROTOCOL, run_workers
 
     settings = Settings()
     check_startup(settings, workers)
@@ -70,15 +70,18 @@ def serve(
             typer.echo(
                 f"warning: could not build the index ({exc}); workers start degraded", err=True
             )
-    uvicorn.run(
-        "faqbot.api:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        http=HTTP_PROTOCOL,
-        log_config=log_config(),
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "app": "faqbot.api:app_factory",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "http": HTTP_PROTOCOL,
+        "log_config": log_config(),
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if workers > 1:
+        run_workers(workers, **options)
+    else:
+        uvicorn.run(**options)

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ HNSW_FILE = "hnsw.faiss"
 # ~90 ms per query at 20,000 entries, benchmarks/bench_scale.py).
 LEXICAL_TOP = 200
 Progress = Callable[[str], None]
+_searching_thread = threading.local()  # .single: OpenMP already limited to 1 thread here
+
 
 
 def stderr_progress(message: str) -> None:
@@ -66,8 +69,11 @@ class Index:
         import faiss
 
         # one query at a time: OpenMP workers only contend with the server's other threads. The
-        # setting is per calling thread, so it is made here, in the thread that searches.
-        faiss.omp_set_num_threads(1)
+        # setting is per calling thread, so it is made here, once in each thread that searches.
+        if not getattr(_searching_thread, "single", False):
+            faiss.omp_set_num_threads(1)
+            _searching_thread.single = True
+
         k = min(k, len(self.entry_ids))
         scores, rows = self.faiss_index.search(np.ascontiguousarray(query.reshape(1, -1)), k)
         return [
@@ -150,7 +156,9 @@ def build_faiss(vectors: Vectors, *, hnsw_above: int = HNSW_ABOVE) -> Any:
     index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # building the graph: every core helps
+    _searching_thread.single = False  # the next search in this thread limits it again
     index.add(vectors)
+
     index.hnsw.efSearch = HNSW_EF_SEARCH
     return index
 

@@ -22,7 +22,11 @@ class Renderer:
             autoescape=False,  # plain text; HTML is built by `to_html`, which escapes everything
             trim_blocks=False,
             keep_trailing_newline=False,
+            # templates are read once: a changed prompts/ file arrives with a reload (SIGHUP or a
+            # restart), which builds a new Renderer; checking mtimes cost a stat() per reply
+            auto_reload=False,
         )
+
 
     def render(self, name: str, **context: Any) -> str:
         """The template's text with runs of blank lines collapsed."""

@@ -73,3 +73,14 @@ def test_serve_passes_the_protocol_to_uvicorn(monkeypatch) -> None:
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 0, result.output
     assert seen["http"] == HTTP_PROTOCOL
+
+
+def test_a_taken_port_fails_once_with_the_reason(monkeypatch) -> None:
+    from faqbot.serving import run_workers
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"cannot listen on 127.0.0.1:{port}"):
+            run_workers(2, app="faqbot.api:app_factory", factory=True, host="127.0.0.1", port=port)

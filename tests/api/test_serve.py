@@ -130,3 +130,23 @@ def test_conversation_continues_across_two_workers(two_workers) -> None:
     lines = [line for line in log.read_text().splitlines() if line.strip()]
     parsed = [json.loads(line) for line in lines if line.startswith("{")]
     assert parsed and any(p.get("message") == "ready" for p in parsed)
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_connections_opened_together_are_spread_over_both_workers(two_workers) -> None:
+    """Each worker listens on its own SO_REUSEPORT socket: a burst of 16 keep-alive connections
+    does not all land on whichever worker woke first (with one shared socket: 16 and 0)."""
+    base, _log = two_workers
+    clients = [httpx.Client(base_url=base, timeout=30) for _ in range(16)]
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            workers = list(
+                pool.map(lambda c: c.get("/healthz").headers["x-faqbot-worker"], clients)
+            )
+        # the same kept-alive connection keeps reaching the same worker
+        assert [c.get("/healthz").headers["x-faqbot-worker"] for c in clients] == workers
+    finally:
+        for client in clients:
+            client.close()
+    assert len(set(workers)) == 2, workers  # all 16 on one worker: probability 2 / 2**16
