@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from typer.testing import CliRunner
 from faqbot import cli_serve  # noqa: F401 - registers the command
 from faqbot.cli import app
 from tests.conftest import fresh_data_dir
+from tests.services import free_port
 
 runner = CliRunner()
 
@@ -35,13 +35,6 @@ def test_invalid_knowledge_refuses_to_serve(scratch_kb: Path) -> None:
     result = runner.invoke(app, ["serve"], env={"FAQBOT_KNOWLEDGE_DIR": str(scratch_kb)})
     assert result.exit_code == 1
     assert "sample-entry.yaml:" in result.output and "invalid" in result.output
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def post(base: str, body: dict) -> tuple[dict, str]:

@@ -27,7 +27,8 @@ from faqbot.dialog import Conversation
 from faqbot.moderate_accounts import Accounts
 from faqbot.store import open_store
 from tests.moderate.conftest import FAST_HASHER, MOD, MOD_PW, with_console
-from tests.web.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port
+from tests.services import free_port
+from tests.web.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -24,26 +23,16 @@ from tests.moderate.conftest import (
     page_csrf,
     with_console,
 )
+from tests.services import postgres_database
 
 pytestmark = pytest.mark.postgres
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """A fresh database on the local PostgreSQL for this module (dropped afterwards)."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"faqbot_moderate_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({str(exc).splitlines()[0]})")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("faqbot_moderate") as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,33 +1,24 @@
-"""`faqbot serve` as a real subprocess on a free loopback port, and a throwaway PostgreSQL database.
+"""`faqbot serve` as a real subprocess on a free loopback port (crash-restart, degraded modes).
 
-Used by the crash-restart and degraded-mode tests. Traffic goes only to 127.0.0.1.
+Traffic goes only to 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+from tests.services import free_port
+
 STARTUP_SECONDS = 180.0
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -110,20 +101,3 @@ def running(env: dict[str, str], log: Path) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
-
-
-@contextmanager
-def postgres_database(prefix: str) -> Iterator[str]:
-    """A uniquely named database on the machine's PostgreSQL (dropped afterwards), or skip."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({str(exc).splitlines()[0]})")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

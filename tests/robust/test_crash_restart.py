@@ -21,7 +21,8 @@ from faqbot.config import Settings
 from faqbot.store import open_store
 from faqbot.store_spool import Spool
 from tests.conftest import fresh_data_dir
-from tests.robust.server import Server, postgres_database, server_env
+from tests.robust.server import Server, server_env
+from tests.services import postgres_database
 
 pytestmark = pytest.mark.slow
 

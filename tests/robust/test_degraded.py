@@ -22,7 +22,8 @@ from faqbot.api import create_app
 from faqbot.config import Settings
 from faqbot.reload import try_reload
 from tests.conftest import KNOWLEDGE, fresh_data_dir
-from tests.robust.server import free_port, server_env
+from tests.robust.server import server_env
+from tests.services import free_port
 
 ENTRY = Path("faq") / "basics" / "sample-entry.yaml"
 BREAKAGES = {

@@ -7,7 +7,6 @@ when the server is unreachable.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,26 +16,16 @@ from faqbot.bot import BotTurn
 from faqbot.config import Settings
 from faqbot.models import Evidence, Reply, ResourceRef, Verdict
 from faqbot.store import EscalationStore, open_store
+from tests.services import postgres_database
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 HELP = "If someone may have taken too much, call Poison Help at 1-800-222-1222, or 911."
 
 
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str]:
     """A fresh database on the machine's PostgreSQL for this test session (dropped afterwards)."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"faqbot_store_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({str(exc).splitlines()[0]})")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("faqbot_store") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import threading
@@ -18,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.services import free_port
 
 CHROMIUM = Path(os.environ.get("FAQBOT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -33,13 +34,6 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 ARTIFACTS = HERE.parent / "artifacts"
 AXE_VERSION = "4.14.1"
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
