@@ -7,7 +7,6 @@ Heavy libraries are imported inside commands, so `faqbot --help` stays instant.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -100,4 +99,4 @@ if __name__ == "__main__":  # pragma: no cover
     # `python -m faqbot.cli`: run the imported module's app, where the cli_* modules register
     from faqbot.cli import main as package_main
 
-    sys.exit(package_main())
+    package_main()

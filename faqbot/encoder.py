@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -66,7 +66,7 @@ class SentenceTransformerEncoder:
     def __init__(self, *, model_dir: Path | None = None, threads: int = 1) -> None:
         self.model_dir = model_dir
         self.threads = threads
-        self._model: object | None = None
+        self._model: Any = None  # SentenceTransformer once loaded
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -83,8 +83,8 @@ class SentenceTransformerEncoder:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
-            hf_logging.set_verbosity_error()
-            hf_logging.disable_progress_bar()
+            hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             torch.set_num_threads(max(1, self.threads))
             path = self.model_dir or bundled_model_dir()
             return SentenceTransformer(str(path), device="cpu", local_files_only=True)
@@ -94,7 +94,7 @@ class SentenceTransformerEncoder:
     def encode(self, texts: Sequence[str]) -> Vectors:
         """Encode with sentence-transformers (mean pooling + normalization)."""
         self.warm_up()
-        vectors = self._model.encode(  # type: ignore[attr-defined]
+        vectors = self._model.encode(
             list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False
         )
         return normalize_rows(vectors)

@@ -40,7 +40,6 @@ Progress = Callable[[str], None]
 _searching_thread = threading.local()  # .single: OpenMP already limited to 1 thread here
 
 
-
 def stderr_progress(message: str) -> None:
     """Default progress reporter: one line on stderr."""
     print(f"faqbot: {message}", file=sys.stderr, flush=True)
@@ -140,7 +139,9 @@ def guard_exemplars(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
     Vetted FAQ questions are, by definition, informational: adding them as `none` keeps the
     semantic check from flagging the very questions the knowledge base answers.
     """
-    own = [(x.id, x.category, x.text) for x in kb.guard.exemplars.exemplars]
+    own: list[tuple[str, str, str]] = [
+        (x.id, x.category, x.text) for x in kb.guard.exemplars.exemplars
+    ]
     return own + [(f"kb:{e.id}", "none", e.question) for e in kb.served]
 
 
@@ -149,6 +150,7 @@ def build_faiss(vectors: Vectors, *, hnsw_above: int = HNSW_ABOVE) -> Any:
     import faiss
 
     dim = vectors.shape[1]
+    index: Any
     if len(vectors) <= hnsw_above:
         index = faiss.IndexFlatIP(dim)
         index.add(vectors)
@@ -169,7 +171,7 @@ def load_faiss(root: Path, vectors: Vectors) -> Any:
 
     path = root / HNSW_FILE
     if path.exists():
-        index = faiss.read_index(str(path))
+        index: Any = faiss.read_index(str(path))
         if index.ntotal == len(vectors):
             index.hnsw.efSearch = HNSW_EF_SEARCH
             return index

@@ -11,6 +11,7 @@ import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,8 +36,8 @@ class OnnxEncoder:
     def __init__(self, *, artifact_dir: Path, threads: int = 1) -> None:
         self.artifact_dir = artifact_dir
         self.threads = threads
-        self._session: object | None = None
-        self._tokenizer: object | None = None
+        self._session: Any = None  # onnxruntime.InferenceSession once loaded
+        self._tokenizer: Any = None  # tokenizers.Tokenizer once loaded
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -82,7 +83,7 @@ class OnnxEncoder:
     def _encode_batch(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(texts)  # type: ignore[attr-defined]
+        encodings = self._tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -90,7 +91,7 @@ class OnnxEncoder:
             ids[row, : len(enc.ids)] = enc.ids
             mask[row, : len(enc.ids)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        (hidden,) = self._session.run(["last_hidden_state"], feeds)  # type: ignore[attr-defined]
+        (hidden,) = self._session.run(["last_hidden_state"], feeds)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         return normalize_rows(pooled)
@@ -104,8 +105,8 @@ def export_onnx(target: Path) -> Path:
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     source = bundled_model_dir()
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
