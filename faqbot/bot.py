@@ -17,7 +17,7 @@ from faqbot.index import Index
 from faqbot.kb import KnowledgeBase
 from faqbot.models import FaqEntry, Hit, Reply, ResourceRef, SourceRef, Suggestion, Verdict
 from faqbot.render import Renderer, to_html
-from faqbot.retrieval import Outcome, Thresholds, pick_outcome, score
+from faqbot.retrieval import Outcome, Thresholds, for_mode, pick_outcome, score
 
 log = logging.getLogger("faqbot.bot")
 MAX_MESSAGE = 2000
@@ -171,7 +171,7 @@ class Bot:
                 score(self.index, self._encode(follow), follow, self.thresholds, mode=self.mode),
                 follow,
             )
-        return pick_outcome((hits, text), context, self.thresholds, mode=self.mode)
+        return pick_outcome((hits, text), context, for_mode(self.thresholds, self.mode))
 
     def _from_outcome(self, outcome: Outcome, locale: str) -> Reply:
         if outcome.decision == "answer":

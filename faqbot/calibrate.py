@@ -42,7 +42,7 @@ def _prepare(bot: Bot, case: Case, mode: str) -> dict[str, Any]:
     return {"case": case, "pre": pre, "plain": plain, "context": context}
 
 
-def _value(prepared: list[dict[str, Any]], t: Thresholds, mode: str) -> tuple[float, float]:
+def _value(prepared: list[dict[str, Any]], t: Thresholds) -> tuple[float, float]:
     points, right = 0.0, 0
     for p in prepared:
         case = p["case"]
@@ -51,7 +51,7 @@ def _value(prepared: list[dict[str, Any]], t: Thresholds, mode: str) -> tuple[fl
             points += 1 if ok else 0
             right += ok
             continue
-        out = pick_outcome(p["plain"], p["context"], t, mode=mode)
+        out = pick_outcome(p["plain"], p["context"], t)
         entry = out.top.entry_id if out.top else None
         ok = out.decision == case.expected and (case.expected != "answer" or entry == case.entry)
         wrong_answer = out.decision == "answer" and not ok
@@ -60,15 +60,18 @@ def _value(prepared: list[dict[str, Any]], t: Thresholds, mode: str) -> tuple[fl
     return points, right / max(len(prepared), 1)
 
 
-def _refuse(prepared: list[dict[str, Any]], weight: float, k: float) -> list[dict[str, Any]]:
-    """The same candidates re-fused with another lexical weight and saturation constant."""
+def _refuse(
+    prepared: list[dict[str, Any]], weight: float, k: float, *, scored_k: float
+) -> list[dict[str, Any]]:
+    """The same candidates re-fused with another lexical weight and saturation constant
+    (`scored_k` is the constant the prepared hits were saturated with)."""
 
     def fuse(scored: tuple[list[Hit], str] | None) -> tuple[list[Hit], str] | None:
         if scored is None:
             return None
         hits = []
         for h in scored[0]:
-            raw = 6.0 * h.lexical / max(1.0 - h.lexical, 1e-9)  # undo the default k=6 saturation
+            raw = scored_k * h.lexical / max(1.0 - h.lexical, 1e-9)  # undo the saturation
             lex = raw / (raw + k)
             fused = (1 - weight) * h.dense + weight * lex
             hits.append(h.model_copy(update={"lexical": lex, "fused": fused}))
@@ -77,51 +80,68 @@ def _refuse(prepared: list[dict[str, Any]], weight: float, k: float) -> list[dic
     return [{**p, "plain": fuse(p["plain"]), "context": fuse(p["context"])} for p in prepared]
 
 
-def _search(tune: list[dict[str, Any]], base: Thresholds, mode: str) -> tuple[float, Thresholds]:
-    best: tuple[float, Thresholds] | None = None
+MARGINS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08)
+GAPS = (0.05, 0.1, 0.15, 0.2)  # clarify threshold = answer threshold - gap
+
+
+def _search(
+    tune: list[dict[str, Any]], base: Thresholds, mode: str
+) -> tuple[float, float, Thresholds]:
+    """(value, neighbourhood value, thresholds) of the best grid point. Ties go to the point whose
+    neighbours (one step of answer threshold and margin) score best: a plateau generalizes better
+    than a lone peak, and the choice no longer depends on the order of the grid."""
     grid = np.arange(0.30, 0.91, 0.02) if mode != "lexical" else np.arange(0.10, 0.91, 0.02)
-    for answer in grid:
-        for margin in (0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08):
-            for gap in (0.05, 0.1, 0.15, 0.2):
-                t = replace(base, answer=float(answer), margin=margin, clarify=float(answer - gap))
-                value, _ = _value(tune, t, mode)
-                if best is None or value > best[0]:
-                    best = (value, t)
-    assert best is not None
-    return best
+
+    def point(a: int, m: int, g: int) -> Thresholds:
+        answer = float(grid[a])
+        return replace(base, answer=answer, margin=MARGINS[m], clarify=answer - GAPS[g])
+
+    shape = (len(grid), len(MARGINS), len(GAPS))
+    values = np.array([_value(tune, point(*i))[0] for i in np.ndindex(shape)]).reshape(shape)
+    near = _neighbourhood(values)
+    best = max(np.ndindex(shape), key=lambda i: (values[i], near[i]))
+    return float(values[best]), float(near[best]), point(*best)
+
+
+def _neighbourhood(values: np.ndarray) -> np.ndarray:
+    """Mean of each grid point and its neighbours along the answer and margin axes."""
+    padded = np.pad(values, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    a, m = values.shape[:2]
+    shifted = [padded[i : i + a, j : j + m] for i in range(3) for j in range(3)]
+    out: np.ndarray = np.mean(shifted, axis=0)
+    return out
 
 
 def calibrate_retrieval(bot: Bot, cases: list[Case]) -> dict[str, Any]:
     """Best thresholds per mode on tune (and the lexical weight for fused); tune and holdout accuracy."""
-    out: dict[str, Any] = {}
-    for mode in ("fused", "dense", "lexical"):
-        tune = [_prepare(bot, c, mode) for c in cases if c.split == "tune"]
-        hold = [_prepare(bot, c, mode) for c in cases if c.split == "holdout"]
-        fused = mode == "fused"
-        options = (
-            [(w, k) for w in (0.1, 0.2, 0.3, 0.4) for k in (3.0, 6.0, 12.0)]
-            if fused
-            else [(0.0, 6.0)]
-        )
-        best: tuple[float, Thresholds, float, float] | None = None
-        for weight, k in options:
-            value, t = _search(_refuse(tune, weight, k) if fused else tune, bot.thresholds, mode)
-            if best is None or value > best[0]:
-                best = (value, t, weight, k)
-        assert best is not None
-        _, t, weight, k = best
-        tune_f = _refuse(tune, weight, k) if fused else tune
-        hold_f = _refuse(hold, weight, k) if fused else hold
-        out[mode] = {
-            "answer": round(t.answer, 2),
-            "margin": t.margin,
-            "clarify": round(t.clarify, 2),
-            "lexical_weight": weight,
-            "lexical_k": k,
-            "tune_accuracy": round(_value(tune_f, t, mode)[1], 4),
-            "holdout_accuracy": round(_value(hold_f, t, mode)[1], 4),
-        }
-    return out
+    return {mode: _calibrate_mode(bot, cases, mode) for mode in ("fused", "dense", "lexical")}
+
+
+# (lexical weight, saturation k) pairs searched for the fused mode
+FUSION_GRID = [(w, k) for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6) for k in (3.0, 6.0, 12.0, 24.0)]
+
+
+def _calibrate_mode(bot: Bot, cases: list[Case], mode: str) -> dict[str, Any]:
+    tune = [_prepare(bot, c, mode) for c in cases if c.split == "tune"]
+    hold = [_prepare(bot, c, mode) for c in cases if c.split == "holdout"]
+    scored_k = bot.thresholds.lexical_k
+    fused = mode == "fused"
+    options = FUSION_GRID if fused else [(0.0, scored_k)]
+
+    def fuse(rows: list[dict[str, Any]], weight: float, k: float) -> list[dict[str, Any]]:
+        return _refuse(rows, weight, k, scored_k=scored_k) if fused else rows
+
+    searched = [(*_search(fuse(tune, w, k), bot.thresholds, mode), w, k) for w, k in options]
+    _, _, t, weight, k = max(searched, key=lambda s: (s[0], s[1]))
+    return {
+        "answer": round(t.answer, 2),
+        "margin": t.margin,
+        "clarify": round(t.clarify, 2),
+        "lexical_weight": weight,
+        "lexical_k": k,
+        "tune_accuracy": round(_value(fuse(tune, weight, k), t)[1], 4),
+        "holdout_accuracy": round(_value(fuse(hold, weight, k), t)[1], 4),
+    }
 
 
 def guard_scores(bot: Bot, case: Case) -> dict[str, Any]:

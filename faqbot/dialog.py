@@ -2,8 +2,11 @@
 
 Follow-up rule: when a message is weak on its own (a pronoun such as "it"/"that", or a short
 message that names none of faqbot's topics) and the previous turn was about a topic, retrieval
-re-queries with the message plus the previous turn's topic text ("is it addictive?" after
-"what is kratom" becomes "is it addictive? kratom what is kratom").
+re-queries with the pronoun replaced by the previous turn's topic ("is it addictive?" after
+"what is kratom" becomes "is kratom addictive?"), or with the topic appended when there is no
+pronoun. A pronoun beside another topic that leaves the previous one unnamed also points back
+("does kratom help with it" after "what is fibromyalgia" becomes "does kratom help with
+fibromyalgia"). The re-query is used when it is at least as decisive as the message alone.
 """
 
 from __future__ import annotations
@@ -83,12 +86,19 @@ def topic_noun(text: str) -> str | None:
     return found.group(1) if found else None
 
 
+def points_back(message: str, noun: str | None) -> bool:
+    """True when a pronoun sits beside another topic and the previous topic is not named
+    ("does kratom help with it" after "what is fibromyalgia")."""
+    text = message.lower()
+    return bool(noun and PRONOUN.search(text) and noun not in text)
+
+
 def contextual_query(message: str, conversation: Conversation) -> str | None:
     """The re-query for a weak follow-up: pronouns replaced by the previous topic, or it appended."""
     topic = conversation.context_topic()
-    if not topic or not is_weak(message):
-        return None
     noun = topic_noun(topic)
+    if not topic or not (is_weak(message) or points_back(message, noun)):
+        return None
     if noun and PRONOUN.search(message.lower()):
         return PRONOUN.sub(noun, message.lower(), count=1)
     return f"{message} {noun or topic}"

@@ -19,6 +19,7 @@ LEET = str.maketrans(
 QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{0,5}$")
 KEEP_AS_IS = re.compile(
     r"^7-?oh$|^\d+$|^\d+(?:st|nd|rd|th)$|^(?:b12|b6|d3|k2|co2|h2o|mp3|mp4|covid19|ps5|a1c)$"
+    r"|^cyp\d[a-z0-9]*$|^ng\d+$"  # liver enzymes (CYP3A4, CYP2D6) and NICE guideline codes
 )
 SPACED = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z]){2,}(?![a-z0-9])")
 RUNS = re.compile(r"([a-z])\1{2,}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from faqbot.bot import Bot, MessageError
-from faqbot.dialog import Conversation
+from faqbot.dialog import Conversation, Turn, contextual_query
 from faqbot.guard import Guard
 from faqbot.render import Renderer, to_html
 
@@ -43,6 +43,21 @@ def test_follow_up_resolves_against_chronic_pain(bot):
     assert (
         chat >> "what treatments are there for it?"
     ).entry_id == "chronic-pain-treatment-options"
+
+
+def test_follow_up_pronoun_beside_another_topic_points_back(bot):
+    chat = Chat(bot)
+    assert (chat >> "tell me about fibromyalgia").entry_id == "fibromyalgia"
+    follow = chat >> "is kratom any good for it"
+    assert follow.kind == "answer" and follow.entry_id == "kratom-arthritis-fibromyalgia"
+
+
+def test_follow_up_rule_rewrites_the_pronoun_with_the_previous_topic():
+    conversation = Conversation()
+    conversation.add(Turn("what is fibromyalgia", "answer", topic_text="What is fibromyalgia?"))
+    query = contextual_query("can kratom treat it", conversation)
+    assert query == "can kratom treat fibromyalgia"
+    assert contextual_query("can kratom treat fibromyalgia", conversation) is None
 
 
 def test_context_turns_dosing_and_mixing_and_emergency(bot):
