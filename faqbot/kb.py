@@ -101,7 +101,7 @@ class KnowledgeBase:
 
     def get(self, entry_id: str) -> FaqEntry | None:
         """The approved entry with this id, or None."""
-        return next((e for e in self.served if e.id == entry_id), None)
+        return next((e for e in self.entries if e.id == entry_id and e.approved), None)
 
 
 def load_knowledge(

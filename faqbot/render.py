@@ -27,7 +27,6 @@ class Renderer:
             auto_reload=False,
         )
 
-
     def render(self, name: str, **context: Any) -> str:
         """The template's text with runs of blank lines collapsed."""
         text = self.env.get_template(f"{name}.j2").render(**context)
