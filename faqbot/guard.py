@@ -32,6 +32,7 @@ PRECEDENCE = (
 )
 TOKEN = re.compile(r"[a-z][a-z'\-]+")
 LATIN = re.compile(r"[a-z]")
+SUFFIXES = ("s", "es", "d", "ed", "ing", "ly", "er", "ers", "est")
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,13 @@ class Guard:
 
     def _correct(self, token: str) -> str:
         vocab = self.data.vocabulary
-        if len(token) < 4 or token in vocab or token in self.known_words or not token.isalpha():
+        if (
+            len(token) < 4
+            or token in vocab
+            or token in self.known_words
+            or token in self.data.familiar  # a real English word is not a misspelling
+            or not token.isalpha()
+        ):
             return token
         split = self._segment(token) if len(token) >= 8 else None
         if split:
@@ -123,7 +130,16 @@ class Guard:
                 found.update(m.group(0) for m in pattern.finditer(text))
             elif pattern.search(text):
                 found.add(key)
+        found.update(tok for tok in TOKEN.findall(text) if self.unfamiliar(tok))
         return found
+
+    def unfamiliar(self, token: str) -> bool:
+        """A word that is neither English (words.yaml), vetted FAQ text nor a cue: maybe a medicine."""
+        if len(token) < 5 or not token.isalpha() or token in self._words:
+            return False
+        stems = [token[: -len(s)] for s in SUFFIXES if token.endswith(s)]
+        stems += [f"{stem}e" for stem in stems]  # "bruising" -> "bruise"
+        return not any(w in self.data.familiar or len(w) < 5 for w in (token, *stems))
 
     def rule_hits(self, *texts: str) -> list[Evidence]:
         """Every rule that fires on any of `texts` (normalized forms of one message), as evidence."""

@@ -87,6 +87,14 @@ class SemanticFile(Strict):
     starters: list[str] = Field(default_factory=list)
 
 
+class WordsFile(Strict):
+    """words.yaml: familiar English words; other words may be medicine names."""
+
+    source: str
+    words: list[str] = Field(min_length=1)
+    health_words: list[str] = Field(default_factory=list)
+
+
 class LanguageFile(Strict):
     """languages.yaml: stopwords per language; which languages faqbot supports."""
 
@@ -119,6 +127,7 @@ class GuardData:
     exemplars: ExemplarFile
     semantic: SemanticFile
     languages: LanguageFile
+    words: WordsFile
 
     def alternation(self, name: str) -> str:
         """A regex alternation of every term of a lexicon or group (longest first)."""
@@ -160,6 +169,13 @@ class GuardData:
         return out
 
     @cached_property
+    def familiar(self) -> frozenset[str]:
+        """Familiar words (words.yaml) minus every term of the substance lexicons."""
+        names = self.lexicons.groups.get("substance", [])
+        terms = {t for n in names for t in self.lexicons.lexicons[n]}
+        return frozenset(self.words.words + self.words.health_words) - terms
+
+    @cached_property
     def vocabulary(self) -> set[str]:
         """Single words misspellings may be corrected toward."""
         words = {t for terms in self.lexicons.lexicons.values() for t in terms if " " not in t}
@@ -172,6 +188,7 @@ FILES = {
     "exemplars": ("exemplars.yaml", ExemplarFile),
     "semantic": ("semantic.yaml", SemanticFile),
     "languages": ("languages.yaml", LanguageFile),
+    "words": ("words.yaml", WordsFile),
 }
 
 
