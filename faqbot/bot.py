@@ -145,9 +145,12 @@ class Bot:
             if verdict.flagged:
                 return BotTurn(text, self._guarded(verdict, locale), verdict)
             raise RuntimeError("index or model not loaded")
-        semantic = self.guard.semantic_text(text)
+        forms = self.guard.forms(text)
+        semantic = forms[2]  # what Guard.semantic_text gives: the unwrapped canonical text
         vector = self._encode(semantic)
-        verdict = self.guard.check(text, history=conversation.guard_history(), vector=vector)
+        verdict = self.guard.check(
+            text, history=conversation.guard_history(), vector=vector, forms=forms
+        )
         if verdict.flagged:
             return BotTurn(text, self._guarded(verdict, locale), verdict)
         intent = self.kb.smalltalk.match(text)
@@ -158,7 +161,8 @@ class Bot:
 
     def _encode(self, text: str) -> Vectors:
         assert self.encoder is not None
-        return self.encoder.encode([text])[0]
+        row: Vectors = self.encoder.encode([text])[0]
+        return row
 
     # ------------------------------------------------------------------ retrieval
     def _retrieve(self, text: str, vector: Vectors, conversation: Conversation) -> Outcome:
@@ -310,7 +314,7 @@ class Bot:
         )
         return Reply(
             kind=kind, category=category, text=text, html=to_html(body), suggestions=suggestions
-        )  # type: ignore[arg-type]
+        )
 
     def _error_reply(self, locale: str) -> Reply:
         resources = self.kb.resources.for_purpose(locale, *RESOURCES["error"])

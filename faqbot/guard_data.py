@@ -157,15 +157,16 @@ class GuardData:
         ]
 
     @cached_property
-    def substance_terms(self) -> list[tuple[str, re.Pattern[str]]]:
-        """(group key, pattern) for every substance term; kratom terms share one key."""
-        out: list[tuple[str, re.Pattern[str]]] = []
+    def substance_terms(self) -> list[tuple[str, re.Pattern[str], str | None]]:
+        """(group key, pattern, listed term or None for a drug-name shape) of every substance;
+        kratom terms share one key."""
+        out: list[tuple[str, re.Pattern[str], str | None]] = []
         for name in self.lexicons.groups.get("substance", []):
             for term in self.lexicons.lexicons[name]:
                 key = name if name in {"kratom", "generic"} else term
-                out.append((key, re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])")))
+                out.append((key, re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])"), term))
         for pattern in self.lexicons.drug_patterns:
-            out.append(("drugish", re.compile(rf"(?<![\w-]){pattern}(?![\w-])")))
+            out.append(("drugish", re.compile(rf"(?<![\w-]){pattern}(?![\w-])"), None))
         return out
 
     @cached_property
@@ -182,7 +183,7 @@ class GuardData:
         return (words | set(self.lexicons.fuzzy.vocabulary)) - set(self.lexicons.fuzzy.exclude)
 
 
-FILES = {
+FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "lexicons": ("lexicons.yaml", LexiconFile),
     "rules": ("rules.yaml", RuleFile),
     "exemplars": ("exemplars.yaml", ExemplarFile),
@@ -237,12 +238,16 @@ def _check_compiled(data: GuardData, docs: dict[str, YamlDoc], problems: list[Pr
 
 def _check_unique(data: GuardData, docs: dict[str, YamlDoc], problems: list[Problem]) -> bool:
     ok = True
-    for key, items in (("rules", data.rules.rules), ("exemplars", data.exemplars.exemplars)):
+    ids = {
+        "rules": [r.id for r in data.rules.rules],
+        "exemplars": [x.id for x in data.exemplars.exemplars],
+    }
+    for key, values in ids.items():
         seen: set[str] = set()
-        for i, item in enumerate(items):
-            if item.id in seen:
+        for i, item_id in enumerate(values):
+            if item_id in seen:
                 line = docs[key].line_of((key, i, "id"))
-                problems.append(Problem(str(docs[key].path), line, f"duplicate id {item.id!r}"))
+                problems.append(Problem(str(docs[key].path), line, f"duplicate id {item_id!r}"))
                 ok = False
-            seen.add(item.id)
+            seen.add(item_id)
     return ok
