@@ -144,14 +144,29 @@ class GuardData:
         """Replace {name} placeholders with lexicon alternations."""
         return PLACEHOLDER.sub(lambda m: self.alternation(m.group(1)), pattern)
 
+    def pattern(self, pattern: str) -> re.Pattern[str]:
+        """A rule pattern expanded and compiled, once per GuardData (raises re.error).
+
+        Validation and the guard share the compiled patterns: there are more than `re`'s own
+        cache holds (512), and with lexicon alternations expanded each costs about a millisecond.
+        """
+        compiled = self._patterns.get(pattern)
+        if compiled is None:
+            compiled = self._patterns[pattern] = re.compile(self.expand(pattern))
+        return compiled
+
+    @cached_property
+    def _patterns(self) -> dict[str, re.Pattern[str]]:
+        return {}
+
     @cached_property
     def compiled(self) -> list[CompiledRule]:
         """All rules, compiled in file order."""
         return [
             CompiledRule(
                 rule=r,
-                all=tuple(re.compile(self.expand(p)) for p in r.all),
-                none=tuple(re.compile(self.expand(p)) for p in r.none),
+                all=tuple(self.pattern(p) for p in r.all),
+                none=tuple(self.pattern(p) for p in r.none),
             )
             for r in self.rules.rules
         ]
@@ -228,7 +243,7 @@ def _check_compiled(data: GuardData, docs: dict[str, YamlDoc], problems: list[Pr
                     ok = False
                     continue
                 try:
-                    re.compile(data.expand(pattern))
+                    data.pattern(pattern)
                 except re.error as exc:
                     problems.append(Problem(*where, f"rule {rule.id}: bad pattern: {exc}"))
                     ok = False
