@@ -115,3 +115,17 @@ def test_importing_and_encoding_start_no_extra_threads(built_data_dir, env):
     assert (intra, inter) == (1, 1)
     assert after_import == baseline  # importing faqbot starts nothing
     assert after_encode == baseline  # no intra-op pool, no tokenizer pool
+
+
+def test_blas_runs_on_one_thread_once_faqbot_is_imported() -> None:
+    """OpenBLAS's spare threads spin after every small product: faqbot limits it to one."""
+    code = (
+        "import faqbot, numpy, threadpoolctl, json; "
+        "print(json.dumps([p['num_threads'] for p in threadpoolctl.threadpool_info() "
+        "if p['user_api'] == 'blas']))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == [1]
