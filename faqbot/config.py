@@ -102,9 +102,9 @@ class Settings(BaseSettings):
         default=1, description="Intra-op threads for the encoder per process."
     )
     encoder_batch_ms: int = Field(
-        default=0,
+        default=2,
         description="Micro-batching window (ms): concurrent requests within it share one encoder"
-        " call; 0 turns batching off.",
+        " call (a lone request never waits for it); 0 turns batching off.",
     )
 
     def sqlite_path(self) -> Path:
