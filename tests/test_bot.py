@@ -116,6 +116,18 @@ def test_smalltalk_and_out_of_scope(bot):
     assert reply.kind == "out_of_scope" and reply.suggestions
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "yo",  # also a Spanish word: one short word is not a language
+        "how do i lower my cholesterol",  # ends like albuterol, but is not a medicine
+    ],
+)
+def test_look_alikes_are_not_redirected(bot, message):
+    reply = Chat(bot) >> message
+    assert reply.kind not in {"redirect", "emergency"}, (reply.kind, reply.category)
+
+
 def test_other_language_gets_help_numbers(bot):
     reply = Chat(bot) >> "Qu'est-ce que le kratom et est-ce dangereux pour moi ?"
     assert reply.category == "language" and "1-800-222-1222" in reply.text
