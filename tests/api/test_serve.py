@@ -131,6 +131,13 @@ def test_connections_opened_together_are_spread_over_both_workers(two_workers) -
     """Each worker listens on its own SO_REUSEPORT socket: a burst of 16 keep-alive connections
     does not all land on whichever worker woke first (with one shared socket: 16 and 0)."""
     base, _log = two_workers
+    # /readyz answered, but the other worker may still be loading: until it listens, the kernel
+    # has one socket to give connections to. Fresh connections find out when both listen.
+    seen: set[str] = set()
+    deadline = time.monotonic() + 120
+    while len(seen) < 2 and time.monotonic() < deadline:
+        seen.add(httpx.get(f"{base}/healthz", timeout=30).headers["x-faqbot-worker"])
+    assert len(seen) == 2, "the second worker never answered"
     clients = [httpx.Client(base_url=base, timeout=30) for _ in range(16)]
     try:
         with ThreadPoolExecutor(max_workers=16) as pool:

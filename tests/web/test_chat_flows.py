@@ -22,7 +22,15 @@ from tests.web.chatpage import ChatWidget, serve_host_page, tab_until
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DOCS_SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "screenshots")
-CLARIFY_CANDIDATES = ["kratom laws", "kratom pain", "pain"]
+CLARIFY_CANDIDATES = [
+    "kratom laws",
+    "kratom pain",
+    "pain",
+    "kratom effects",
+    "kratom studies",
+    "back pain",
+    "kratom fda",
+]
 DOSING = "how much kratom should I take for my back pain"
 EMERGENCY = "my friend took kratom and now he won't wake up"
 
