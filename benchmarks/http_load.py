@@ -1,4 +1,4 @@
-"""HTTP load benchmark: a real `faqbot serve` on loopback, N concurrent asyncio + httpx clients.
+"""HTTP load benchmark: a real `faqbot serve` on loopback, N concurrent closed-loop clients.
 
 Each level (1, 4 and 16 clients by default) is bounded by a request budget and a time limit.
 Clients hold multi-turn sessions and send a realistic mix: answerable questions, dosing/mixing
@@ -9,6 +9,9 @@ emergency replies received (exit 1 if not).
     .venv/bin/python benchmarks/http_load.py                       # SQLite in a temp data dir
     .venv/bin/python benchmarks/http_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python benchmarks/http_load.py --workers 2 --redis-url redis://127.0.0.1:6379/0
+    FAQBOT_ENCODER=st FAQBOT_ENCODER_BATCH_MS=0 .venv/bin/python benchmarks/http_load.py  # naive reference
+
+The server inherits this process's environment (FAQBOT_* settings included).
 
 Traffic goes only to 127.0.0.1; the rate limit is off for the server it starts.
 """
