@@ -233,3 +233,21 @@ def test_fail_closed_replies_do_not_share_state(bot, settings):
     first = broken.reply("what is kratom", Conversation(session_id="a")).reply
     second = broken.reply("what is kratom", Conversation(session_id="b")).reply
     assert (first.session_id, second.session_id) == ("a", "b")
+
+
+# Entries about an emergency in progress: asked as a question, the emergency reply comes first.
+EMERGENCY_TOPICS = {"pet-swallowed-kratom", "someone-took-too-much"}
+
+
+def test_every_vetted_question_asked_verbatim_gets_its_entry(bot):
+    """A suggestion click sends the entry's question: the guard must not turn it away."""
+    for entry in bot.kb.served:
+        reply = Chat(bot) >> entry.question
+        if entry.id in EMERGENCY_TOPICS:
+            assert reply.kind == "emergency", entry.id
+        else:
+            assert (reply.kind, reply.entry_id) == ("answer", entry.id), (
+                entry.id,
+                reply.kind,
+                reply.category,
+            )
