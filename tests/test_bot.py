@@ -121,6 +121,8 @@ def test_smalltalk_and_out_of_scope(bot):
     [
         "yo",  # also a Spanish word: one short word is not a language
         "how do i lower my cholesterol",  # ends like albuterol, but is not a medicine
+        "kratom for sciatica",  # does it work, not how much to take
+        "kratom for knee pain",
     ],
 )
 def test_look_alikes_are_not_redirected(bot, message):
