@@ -236,14 +236,24 @@ class RawClient:
             self.streams = None
 
 
-async def post_httpx(http: httpx.AsyncClient, body: dict) -> dict:
-    """The same request with httpx (`--client httpx`)."""
-    try:
-        response = await http.post("/api/chat", json=body)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise OSError(str(exc)) from exc
-    return response.json()
+class HttpxClient:
+    """The same requests with httpx (`--client httpx`)."""
+
+    def __init__(self, base: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base, timeout=30)
+
+    async def post(self, path: str, body: dict) -> dict:
+        """POST JSON and return the JSON reply; raises OSError on any failure."""
+        try:
+            response = await self.http.post(path, json=body)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise OSError(str(exc)) from exc
+        return response.json()
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.http.aclose()
 
 
 async def client_loop(
@@ -251,25 +261,21 @@ async def client_loop(
 ) -> None:
     """One client: multi-turn sessions until the budget or the time is spent."""
     session_id, turns = None, 0
-    raw = RawClient(base)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        while tickets and time.monotonic() < deadline:
-            tickets.pop()
-            body = {"message": pick_message(rng), "session_id": session_id}
-            started = time.perf_counter()
-            try:
-                if kind == "raw":
-                    reply = await asyncio.wait_for(raw.post("/api/chat", body), 30)
-                else:
-                    reply = await post_httpx(http, body)
-            except (TimeoutError, OSError, ValueError):
-                tally.errors += 1
-                continue
-            tally.latencies.append(time.perf_counter() - started)
-            tally.kinds[reply["kind"]] += 1
-            turns += 1
-            session_id = reply["session_id"] if turns % TURNS_PER_SESSION else None
-    await raw.close()
+    client = RawClient(base) if kind == "raw" else HttpxClient(base)
+    while tickets and time.monotonic() < deadline:
+        tickets.pop()
+        body = {"message": pick_message(rng), "session_id": session_id}
+        started = time.perf_counter()
+        try:
+            reply = await asyncio.wait_for(client.post("/api/chat", body), 30)
+        except (TimeoutError, OSError, ValueError):
+            tally.errors += 1
+            continue
+        tally.latencies.append(time.perf_counter() - started)
+        tally.kinds[reply["kind"]] += 1
+        turns += 1
+        session_id = reply["session_id"] if turns % TURNS_PER_SESSION else None
+    await client.close()
 
 
 async def run_level(

@@ -27,9 +27,12 @@ def _prepare(bot: Bot, case: Case, mode: str) -> dict[str, Any]:
     for earlier in case.history:
         bot.reply(earlier, conversation)
     text = check_message(case.message)
-    semantic = bot.guard.semantic_text(text)
+    forms = bot.guard.forms(text)
+    semantic = forms[2]
     vector = bot._encode(semantic)
-    verdict = bot.guard.check(text, history=conversation.guard_history(), vector=vector)
+    verdict = bot.guard.check(
+        text, history=conversation.guard_history(), vector=vector, forms=forms
+    )
     pre = "guard" if verdict.flagged else ("smalltalk" if bot.kb.smalltalk.match(text) else None)
     assert bot.index is not None
     plain = (score(bot.index, vector, semantic, bot.thresholds, mode=mode), semantic)
@@ -150,8 +153,9 @@ def guard_scores(bot: Bot, case: Case) -> dict[str, Any]:
     for earlier in case.history:
         bot.reply(earlier, conversation)
     text = check_message(case.message)
-    rules = bot.guard.check(text, history=conversation.guard_history())
-    vector = bot._encode(bot.guard.semantic_text(text))
+    forms = bot.guard.forms(text)
+    rules = bot.guard.check(text, history=conversation.guard_history(), forms=forms)
+    vector = bot._encode(forms[2])
     return {"case": case, "rule": rules.category, "sims": bot.guard.nearest(vector)}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -139,6 +139,10 @@ class GuardData:
     semantic: SemanticFile
     languages: LanguageFile
     words: WordsFile
+    # expanded rule pattern -> compiled, filled by `pattern` (not part of the data)
+    _patterns: dict[str, re.Pattern[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def alternation(self, name: str) -> str:
         """A regex alternation of every term of a lexicon or group (longest first)."""
@@ -165,10 +169,6 @@ class GuardData:
         if compiled is None:
             compiled = self._patterns[pattern] = re.compile(self.expand(pattern))
         return compiled
-
-    @cached_property
-    def _patterns(self) -> dict[str, re.Pattern[str]]:
-        return {}
 
     @cached_property
     def compiled(self) -> list[CompiledRule]:
@@ -243,9 +243,9 @@ def _check_compiled(data: GuardData, docs: dict[str, YamlDoc], problems: list[Pr
     ok = True
     known = set(data.lexicons.lexicons) | set(data.lexicons.groups) | {"drugish"}
     for i, rule in enumerate(data.rules.rules):
-        for field in ("all", "none"):
-            for j, pattern in enumerate(getattr(rule, field)):
-                where = (str(docs["rules"].path), docs["rules"].line_of(("rules", i, field, j)))
+        for part in ("all", "none"):
+            for j, pattern in enumerate(getattr(rule, part)):
+                where = (str(docs["rules"].path), docs["rules"].line_of(("rules", i, part, j)))
                 missing = set(PLACEHOLDER.findall(pattern)) - known
                 if missing:
                     problems.append(

@@ -160,7 +160,6 @@ def build_faiss(vectors: Vectors, *, hnsw_above: int = HNSW_ABOVE) -> Any:
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # building the graph: every core helps
     _searching_thread.single = False  # the next search in this thread limits it again
     index.add(vectors)
-
     index.hnsw.efSearch = HNSW_EF_SEARCH
     return index
 
