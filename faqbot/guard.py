@@ -66,6 +66,15 @@ class Guard:
                 f"{len(exemplar_vectors)} exemplar vectors for {len(labelled)} exemplars"
             )
         self.wrappers = [re.compile(p) for p in data.semantic.wrappers]
+        # each category's exemplar rows, for the best match per category in one pass each
+        self._rows = {
+            label: np.array([r for r, c in enumerate(self.labels) if c == label])
+            for label in dict.fromkeys(self.labels)
+        }
+        self._rules = {r.rule.id: r.rule for r in data.compiled}
+        self._stopwords = {
+            lang: frozenset(words) for lang, words in data.languages.stopwords.items()
+        }
         self.continuations = [re.compile(p) for p in data.semantic.continuations]
 
     # ------------------------------------------------------------------ text preparation
@@ -215,8 +224,7 @@ class Guard:
             return Evidence(category="language", source="rule", ref="lang-script", score=1.0)
         tokens = TOKEN.findall(fold(raw))
         counts = {
-            lang: sum(t in set(words) for t in tokens)
-            for lang, words in self.data.languages.stopwords.items()
+            lang: sum(t in words for t in tokens) for lang, words in self._stopwords.items()
         }
         english = counts.pop("en", 0)
         lang, best = max(counts.items(), key=lambda kv: kv[1], default=("", 0))
@@ -239,11 +247,7 @@ class Guard:
         """Categories whose nearest exemplar is close enough and clearly closer than benign ones."""
         if vector is None or self.exemplar_vectors is None:
             return []
-        sims = self.exemplar_vectors @ vector.reshape(-1)
-        best: dict[str, tuple[float, int]] = {}
-        for row, label in enumerate(self.labels):
-            if label not in best or sims[row] > best[label][0]:
-                best[label] = (float(sims[row]), row)
+        best = self._best_rows(self.exemplar_vectors @ vector.reshape(-1))
         benign = best.get("none", (0.0, -1))[0]
         out = []
         for category, threshold in self.data.semantic.thresholds.items():
@@ -259,14 +263,19 @@ class Guard:
                 )
         return out
 
+    def _best_rows(self, sims: np.ndarray) -> dict[str, tuple[float, int]]:
+        """(similarity, exemplar row) of the most similar exemplar of each category."""
+        out = {}
+        for label, rows in self._rows.items():
+            row = int(rows[np.argmax(sims[rows])])
+            out[label] = (float(sims[row]), row)
+        return out
+
     def nearest(self, vector: Vectors) -> dict[str, float]:
         """Best exemplar similarity per category (for --explain and calibration)."""
         assert self.exemplar_vectors is not None
-        sims = self.exemplar_vectors @ vector.reshape(-1)
-        out: dict[str, float] = {}
-        for row, label in enumerate(self.labels):
-            out[label] = max(out.get(label, -1.0), float(sims[row]))
-        return out
+        best = self._best_rows(self.exemplar_vectors @ vector.reshape(-1))
+        return {label: score for label, (score, _) in best.items()}
 
     # ------------------------------------------------------------------ verdict
     def check(
@@ -327,7 +336,7 @@ class Guard:
             key=lambda c: PRECEDENCE.index(c) if c in PRECEDENCE else 99,
         )
         refs = {e.ref for e in evidence}
-        rules = {r.rule.id: r.rule for r in self.data.compiled}
+        rules = self._rules
         pet = any(rules[r].pet for r in refs if r in rules)
         unknown = category == "emergency" and any(
             rules[r].intent_unknown for r in refs if r in rules

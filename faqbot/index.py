@@ -24,7 +24,7 @@ from faqbot.errors import IndexError_
 from faqbot.kb import KnowledgeBase
 from faqbot.models import FaqEntry
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the ONNX export takes packed sequences (onnx_encoder.pack)
 # Flat search is exact and costs ~0.07 ms per 1,000 phrasings on one core (benchmarks/README.md):
 # about 3.5 ms at 50,000. Above that, HNSW (approximate, ~1.4 ms at 200,000, saved with the index).
 HNSW_ABOVE = 50_000
