@@ -85,13 +85,14 @@ async def chat(body: ChatRequest, request: Request, state: StateDep) -> Any:
         return refused
     assert state.bot is not None
     sid = body.session_id or ""
-    if not plausible_session_id(sid):
-        sid = new_session_id()  # unknown: locks nothing anyone else holds
     token = CLIENT_IP.set(client_address(request, state))
     try:
         async with contextlib.AsyncExitStack() as stack:
-            await hold_session(stack, state, sid)
-            conversation = await load_conversation(state, sid)
+            if plausible_session_id(sid):
+                await hold_session(stack, state, sid)
+                conversation = await load_conversation(state, sid)
+            else:  # a new session: its fresh random id is nobody else's, nothing to lock or load
+                conversation = new_conversation(state)
             locale = canonical_locale(state.bot, body.locale)
             turn = await run_in_threadpool(answer, state, conversation, body.message, locale)
             await save_conversation(state, conversation)
@@ -123,9 +124,12 @@ async def load_conversation(state: ApiState, sid: str) -> Conversation:
     except StoreError as exc:
         session_trouble(state, exc)
         found = None
-    return found or Conversation(
-        session_id=new_session_id(), max_turns=state.settings.history_turns
-    )
+    return found or new_conversation(state)
+
+
+def new_conversation(state: ApiState) -> Conversation:
+    """A conversation under a fresh session id."""
+    return Conversation(session_id=new_session_id(), max_turns=state.settings.history_turns)
 
 
 async def save_conversation(state: ApiState, conversation: Conversation) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from faqbot.errors import KnowledgeError
 from faqbot.models import FaqEntry
@@ -39,6 +39,9 @@ class Pattern(BaseModel):
         return re.compile(self.pattern, re.IGNORECASE)
 
 
+DOSE_MEMO = 2048  # reply texts whose dose check is remembered
+
+
 class ContentChecks(BaseModel):
     """Dose and myth patterns that no answer may contain, and denied source domains."""
 
@@ -46,10 +49,21 @@ class ContentChecks(BaseModel):
     dose_patterns: list[Pattern] = Field(min_length=1)
     myth_patterns: list[Pattern] = Field(min_length=1)
     source_denylist: list[str] = Field(default_factory=list)
+    _dose_memo: dict[str, str | None] = PrivateAttr(default_factory=dict)
 
     def find_dose(self, text: str) -> str | None:
-        """The first dose-like quantity in `text`, or None."""
-        return _first_match(self.dose_patterns, text)
+        """The first dose-like quantity in `text`, or None.
+
+        Every reply passes through here; the same rendered texts (an entry's answer, a redirect)
+        recur, and five case-insensitive searches over a long answer cost ~0.25 ms, so results
+        are remembered per exact text (at most DOSE_MEMO texts; a pure function of the text).
+        """
+        memo = self._dose_memo
+        if text not in memo:
+            if len(memo) >= DOSE_MEMO:
+                memo.clear()
+            memo[text] = _first_match(self.dose_patterns, text)
+        return memo[text]
 
     def find_myth(self, text: str) -> str | None:
         """The first myth phrase in `text`, or None."""
