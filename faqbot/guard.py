@@ -34,6 +34,7 @@ TOKEN = re.compile(r"[a-z][a-z'\-]+")
 WORD_RUN = re.compile(r"\w+")
 LATIN = re.compile(r"[a-z]")
 SUFFIXES = ("s", "es", "d", "ed", "ing", "ly", "er", "ers", "est")
+RECENT = 1024  # earlier messages whose rule verdict is remembered (see Guard._rules_alone)
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Guard:
             for label in dict.fromkeys(self.labels)
         }
         self._rules = {r.rule.id: r.rule for r in data.compiled}
+        self._recent: dict[str, tuple[tuple[str, str, str], frozenset[str]]] = {}
         self._stopwords = {
             lang: frozenset(words) for lang, words in data.languages.stopwords.items()
         }
@@ -314,8 +316,7 @@ class Guard:
         self, forms: tuple[str, str, str], history: Sequence[PastTurn]
     ) -> list[Evidence]:
         previous = history[-1]
-        prev = self.forms(previous.message)
-        before = {e.category for e in self.rule_hits(*prev)}
+        prev, before = self._rules_alone(previous.message)
         joined_forms = tuple(f"{p} {c}" for p, c in zip(prev, forms, strict=True))
         joined = [e for e in self.rule_hits(*joined_forms) if e.category not in before]
         text = forms[1]
@@ -327,6 +328,18 @@ class Guard:
         ):
             out.append(Evidence(category=previous.category, source="context", ref="continuation"))
         return out
+
+    def _rules_alone(self, message: str) -> tuple[tuple[str, str, str], frozenset[str]]:
+        """A message's forms and the categories its rules give it on its own, remembered per
+        message (at most RECENT): the previous turn is checked again with every follow-up."""
+        known = self._recent.get(message)
+        if known is None:
+            if len(self._recent) >= RECENT:
+                self._recent.clear()
+            forms = self.forms(message)
+            known = forms, frozenset(e.category for e in self.rule_hits(*forms))
+            self._recent[message] = known
+        return known
 
     def _verdict(self, evidence: list[Evidence]) -> Verdict:
         if not evidence:

@@ -62,3 +62,19 @@ def test_check_with_precomputed_forms_matches_check_without(bot):
         plain = guard.check(message, history=past)
         given = guard.check(message, history=past, forms=guard.forms(message))
         assert plain == given, message
+
+
+def test_remembered_previous_turns_give_the_verdict_of_a_fresh_check(bot, monkeypatch):
+    guard = bot.guard
+    cases = [(m, h) for m, h in every_message() if h]
+    assert len(cases) > 50
+    guard._recent.clear()
+    cold = [guard.check(m, history=[PastTurn(x) for x in h]) for m, h in cases]
+    assert guard._recent  # the previous messages were remembered ...
+    warm = [guard.check(m, history=[PastTurn(x) for x in h]) for m, h in cases]
+    assert warm == cold  # ... and remembering changes nothing
+    monkeypatch.setattr("faqbot.guard.RECENT", 3)  # the memo is bounded: it starts over when full
+    guard._recent.clear()
+    full = [guard.check(m, history=[PastTurn(x) for x in h]) for m, h in cases]
+    assert len(guard._recent) <= 3
+    assert full == cold
