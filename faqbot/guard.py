@@ -225,9 +225,7 @@ class Guard:
         if len(letters) >= 4 and sum(1 for ch in letters if LATIN.match(ch)) <= 0.5 * len(letters):
             return Evidence(category="language", source="rule", ref="lang-script", score=1.0)
         tokens = TOKEN.findall(fold(raw))
-        counts = {
-            lang: sum(t in words for t in tokens) for lang, words in self._stopwords.items()
-        }
+        counts = {lang: sum(t in words for t in tokens) for lang, words in self._stopwords.items()}
         english = counts.pop("en", 0)
         lang, best = max(counts.items(), key=lambda kv: kv[1], default=("", 0))
         needed = 1 if len(tokens) <= 3 else 2
