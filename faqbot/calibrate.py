@@ -77,7 +77,7 @@ def _refuse(
             raw = scored_k * h.lexical / max(1.0 - h.lexical, 1e-9)  # undo the saturation
             lex = raw / (raw + k)
             fused = (1 - weight) * h.dense + weight * lex
-            hits.append(h.model_copy(update={"lexical": lex, "fused": fused}))
+            hits.append(replace(h, lexical=lex, fused=fused))
         return sorted(hits, key=lambda h: h.fused, reverse=True), scored[1]
 
     return [{**p, "plain": fuse(p["plain"]), "context": fuse(p["context"])} for p in prepared]

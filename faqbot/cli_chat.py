@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import sys
@@ -48,7 +49,7 @@ def explain(turn: Any, bot: Any) -> dict[str, Any]:
     return {
         "guard": turn.verdict.model_dump(),
         "decision": turn.outcome.decision if turn.outcome else None,
-        "top": [h.model_dump() for h in hits],
+        "top": [dataclasses.asdict(h) for h in hits],
         "thresholds": {
             "answer": t.answer,
             "margin": t.margin,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
@@ -154,8 +155,9 @@ class Verdict(BaseModel):
         return self.category is not None
 
 
-class Hit(BaseModel):
-    """A retrieval candidate with its scores."""
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieval candidate with its scores (a plain dataclass: a reply scores ~40 of them)."""
 
     entry_id: str
     dense: float
