@@ -181,6 +181,10 @@ def test_overview_draws_the_last_30_days_and_the_median_resolution_time(
         escalate(store, f"q{n}", category=c)
         for n, c in enumerate(["dosing", "dosing", "emergency"])
     ]
+    # created exactly at the console clock's "now" (the store stamps the real time, which may
+    # already be a second later: the median would then read "2 h 59 min")
+    backdate(store, made[0], clock.now)
+    backdate(store, made[1], clock.now)
     backdate(store, made[2], clock.now - dt.timedelta(days=40))  # outside the 30 days
     triage = Triage(engine=store.engine, clock=lambda: clock.now + dt.timedelta(hours=2))
     triage.act(made[0], moderator=MOD, action="resolve", note=None)
