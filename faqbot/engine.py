@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from faqbot.batching import with_batching
 from faqbot.bot import Bot, EscalationSink
 from faqbot.config import Settings
@@ -53,6 +55,8 @@ def build_artifacts(
             extra["onnx"] = "onnx/model.onnx"
         except Exception as exc:  # noqa: BLE001 - ONNX is an optimisation; fall back to the reference
             progress(f"ONNX export failed ({exc}); using sentence-transformers")
+            # an earlier export may not match this index's format: never serve with it
+            shutil.rmtree(onnx_artifact(settings.data_dir), ignore_errors=True)
     encoder = load_encoder(
         settings.encoder, data_dir=settings.data_dir, threads=settings.encoder_threads
     )

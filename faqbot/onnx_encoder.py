@@ -28,6 +28,7 @@ from faqbot.errors import EncoderError
 MAX_TOKENS = 256  # one text's tokens (truncated beyond)
 PACK_TOKENS = 256  # tokens per packed sequence: attention cost grows with its square
 BLOCKED = float(np.finfo(np.float32).min)  # the bias between tokens of different texts
+INPUTS = ("input_ids", "attention_bias", "position_ids")  # the packed graph's inputs
 
 
 def onnx_artifact(data_dir: Path) -> Path:
@@ -80,10 +81,19 @@ class OnnxEncoder:
             options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
             model = str(self.artifact_dir / "model.onnx")
             session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+            inputs = tuple(i.name for i in session.get_inputs())
+            if sorted(inputs) != sorted(INPUTS):
+                raise EncoderError(
+                    f"{model} takes {', '.join(inputs)}, not the packed inputs "
+                    f"{', '.join(INPUTS)}: it was exported by an older faqbot; "
+                    "run `faqbot index build` to export it again"
+                )
             tokenizer = Tokenizer.from_file(str(self.artifact_dir / "tokenizer.json"))
             tokenizer.no_padding()  # the bundled file pads every input to 128 tokens
             tokenizer.enable_truncation(MAX_TOKENS)
             return session, tokenizer
+        except EncoderError:
+            raise
         except Exception as exc:
             raise EncoderError(
                 f"could not load the ONNX encoder from {self.artifact_dir}: {exc}"
@@ -161,7 +171,7 @@ def export_onnx(target: Path) -> Path:
             Hidden().eval(),
             (sample, torch.zeros((1, 1, 8, 8)), torch.arange(8)[None]),
             str(tmp / "model.onnx"),
-            input_names=["input_ids", "attention_bias", "position_ids"],
+            input_names=list(INPUTS),
             output_names=["last_hidden_state"],
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "seq"},
