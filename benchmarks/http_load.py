@@ -131,6 +131,7 @@ def server_env(args: argparse.Namespace, data_dir: Path) -> dict[str, str]:
         **os.environ,
         "FAQBOT_DATA_DIR": str(data_dir),
         "FAQBOT_RATE_LIMIT_PER_MINUTE": "0",
+        "FAQBOT_DEBUG_HEADERS": "1",  # X-Faqbot-Worker: wait_ready checks every worker listens
         "HF_HUB_OFFLINE": "1",
     }
     if args.database_url:
@@ -153,19 +154,33 @@ def start_server(
         )
 
 
-def wait_ready(base: str, proc: subprocess.Popen[bytes], seconds: float = 300) -> None:
-    """Wait until /readyz is 200; exit if the server dies or takes too long."""
+def wait_ready(
+    base: str, proc: subprocess.Popen[bytes], workers: int = 1, seconds: float = 300
+) -> None:
+    """Wait until every worker answers /readyz with 200; exit if the server dies or takes too long.
+
+    The first worker to finish loading answers while the others may still be starting; until a
+    worker listens, the kernel gives it no connections, so clients connecting then would all
+    land on the first (16 and 0) and stay there for the whole run. Fresh connections are spread
+    over the listening workers, so /readyz is polled on new connections until each worker's pid
+    (X-Faqbot-Worker) has been seen.
+    """
     deadline = time.monotonic() + seconds
+    seen: set[str] = set()
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit(f"server exited with {proc.returncode}")
         try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
+            response = httpx.get(f"{base}/readyz", timeout=2)
+            if response.status_code == 200:
+                seen.add(response.headers.get("x-faqbot-worker", ""))
+                if len(seen) >= workers:
+                    return
+                continue
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    sys.exit("server did not become ready in time")
+    sys.exit(f"only {len(seen)} of {workers} workers became ready in time")
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -397,7 +412,7 @@ def main() -> int:
         env = server_env(args, data_dir)
         proc = start_server(port, env, args.workers, log)
         try:
-            wait_ready(f"http://127.0.0.1:{port}", proc)
+            wait_ready(f"http://127.0.0.1:{port}", proc, args.workers)
             levels = run(args, f"http://127.0.0.1:{port}", proc.pid)
         finally:
             stop_server(proc)

@@ -102,7 +102,7 @@ class Settings(BaseSettings):
         default=1, description="Intra-op threads for the encoder per process."
     )
     encoder_batch_ms: int = Field(
-        default=2,
+        default=5,  # with packed batches a longer window pays (benchmarks/README.md)
         description="Micro-batching window (ms): concurrent requests within it share one encoder"
         " call (a lone request never waits for it); 0 turns batching off.",
     )
