@@ -176,10 +176,9 @@ def wait_ready(
                 seen.add(response.headers.get("x-faqbot-worker", ""))
                 if len(seen) >= workers:
                     return
-                continue
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.05 if seen else 0.5)
     sys.exit(f"only {len(seen)} of {workers} workers became ready in time")
 
 

@@ -45,19 +45,27 @@ def post(base: str, body: dict) -> tuple[dict, str]:
     return response.json(), response.headers["x-faqbot-worker"]
 
 
-def wait_ready(base: str, proc: subprocess.Popen, seconds: float = 150) -> None:
-    """Wait until /readyz answers 200 (or the server died)."""
+def wait_ready(base: str, proc: subprocess.Popen, workers: int, seconds: float = 150) -> None:
+    """Wait until every worker answers /readyz with 200 (or the server died).
+
+    The first worker to load answers while the other may still be starting, and until it listens
+    the kernel has one socket to give connections to; fresh connections find out when all listen.
+    """
     deadline = time.monotonic() + seconds
+    seen: set[str] = set()
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}")
         try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
+            response = httpx.get(f"{base}/readyz", timeout=2)
+            if response.status_code == 200:
+                seen.add(response.headers["x-faqbot-worker"])
+                if len(seen) == workers:
+                    return
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
-    raise AssertionError("server did not become ready in time")
+        time.sleep(0.05 if seen else 0.5)
+    raise AssertionError(f"{len(seen)} of {workers} workers became ready in time")
 
 
 @pytest.fixture
@@ -84,7 +92,7 @@ def two_workers(built_data_dir, tmp_path, redis_url, redis_prefix):
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_ready(base, proc)
+            wait_ready(base, proc, workers=2)
             yield base, log
         finally:
             proc.send_signal(signal.SIGINT)
@@ -130,14 +138,7 @@ def test_conversation_continues_across_two_workers(two_workers) -> None:
 def test_connections_opened_together_are_spread_over_both_workers(two_workers) -> None:
     """Each worker listens on its own SO_REUSEPORT socket: a burst of 16 keep-alive connections
     does not all land on whichever worker woke first (with one shared socket: 16 and 0)."""
-    base, _log = two_workers
-    # /readyz answered, but the other worker may still be loading: until it listens, the kernel
-    # has one socket to give connections to. Fresh connections find out when both listen.
-    seen: set[str] = set()
-    deadline = time.monotonic() + 120
-    while len(seen) < 2 and time.monotonic() < deadline:
-        seen.add(httpx.get(f"{base}/healthz", timeout=30).headers["x-faqbot-worker"])
-    assert len(seen) == 2, "the second worker never answered"
+    base, _log = two_workers  # both workers listen (the fixture waits for each)
     clients = [httpx.Client(base_url=base, timeout=30) for _ in range(16)]
     try:
         with ThreadPoolExecutor(max_workers=16) as pool:
