@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -32,7 +32,9 @@ PRECEDENCE = (
 )
 TOKEN = re.compile(r"[a-z][a-z'\-]+")
 WORD_RUN = re.compile(r"\w+")
+WORD = re.compile(r"(?<![\w'-])[a-z][a-z'-]+(?![\w'-])")  # whole words: not "ng" of "ng193"
 LATIN = re.compile(r"[a-z]")
+TYPO_MIN = 8  # an unknown word this long, one edit from an English word, is a typo of it
 SUFFIXES = ("s", "es", "d", "ed", "ing", "ly", "er", "ers", "est")
 RECENT = 1024  # earlier messages whose rule verdict is remembered (see Guard._rules_alone)
 
@@ -94,10 +96,7 @@ class Guard:
 
     @cached_property
     def _vocab_by_initial(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for word in self.data.vocabulary:
-            out.setdefault(word[:1], []).append(word)
-        return out
+        return by_initial(self.data.vocabulary)
 
     def _segment(self, token: str) -> str | None:
         """Split a run-together token ("ioverdosed" from "i o v e r d o s e d") into two words."""
@@ -182,7 +181,24 @@ class Guard:
             return False
         stems = [token[: -len(s)] for s in SUFFIXES if token.endswith(s)]
         stems += [f"{stem}e" for stem in stems]  # "bruising" -> "bruise"
-        return not any(w in self.data.familiar or len(w) < 5 for w in (token, *stems))
+        familiar = self.data.familiar
+        if any(w in familiar or len(w) < 5 for w in (token, *stems)):
+            return False
+        # one slip from a long English word ("natrual", "automaticaly") is a typo, not a medicine
+        swaps = (
+            token[:i] + token[i + 1] + token[i] + token[i + 2 :] for i in range(len(token) - 1)
+        )
+        if any(w in familiar for w in swaps):
+            return False
+        return len(token) < TYPO_MIN or not any(
+            Levenshtein.distance(token, w, score_cutoff=1) <= 1
+            for w in self._familiar_by_initial.get(token[:1], ())
+            if abs(len(w) - len(token)) <= 1
+        )
+
+    @cached_property
+    def _familiar_by_initial(self) -> dict[str, list[str]]:
+        return by_initial(self.data.familiar)
 
     def rule_hits(self, *texts: str) -> list[Evidence]:
         """Every rule that fires on any of `texts` (normalized forms of one message), as evidence."""
@@ -224,7 +240,7 @@ class Guard:
         letters = [ch for ch in raw if ch.isalpha()]
         if len(letters) >= 4 and sum(1 for ch in letters if LATIN.match(ch)) <= 0.5 * len(letters):
             return Evidence(category="language", source="rule", ref="lang-script", score=1.0)
-        tokens = TOKEN.findall(fold(raw))
+        tokens = WORD.findall(fold(raw))
         counts = {lang: sum(t in words for t in tokens) for lang, words in self._stopwords.items()}
         english = counts.pop("en", 0)
         lang, best = max(counts.items(), key=lambda kv: kv[1], default=("", 0))
@@ -354,6 +370,14 @@ class Guard:
         )
         ordered = sorted(evidence, key=lambda e: (e.category != category, e.source != "rule"))
         return Verdict(category=category, evidence=ordered, pet=pet, intent_unknown=unknown)
+
+
+def by_initial(words: Iterable[str]) -> dict[str, list[str]]:
+    """Words grouped by their first letter (the fuzzy matches only compare within a group)."""
+    out: dict[str, list[str]] = {}
+    for word in words:
+        out.setdefault(word[:1], []).append(word)
+    return out
 
 
 def build_known_words(texts: Sequence[str]) -> set[str]:

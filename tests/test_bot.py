@@ -123,11 +123,22 @@ def test_smalltalk_and_out_of_scope(bot):
         "how do i lower my cholesterol",  # ends like albuterol, but is not a medicine
         "kratom for sciatica",  # does it work, not how much to take
         "kratom for knee pain",
+        "kratom is natrual so its safe?",  # a typo of an English word is not a second substance
+        "NICE NG193",  # "ng" inside a code is not Tagalog
     ],
 )
 def test_look_alikes_are_not_redirected(bot, message):
     reply = Chat(bot) >> message
     assert reply.kind not in {"redirect", "emergency"}, (reply.kind, reply.category)
+
+
+def test_typos_of_english_words_are_not_counted_as_medicines(bot):
+    guard = bot.guard
+    assert guard.substances("kratom is natrual") == {"kratom"}  # two letters swapped
+    assert guard.substances("is it automaticaly safe") == set()  # one letter missing
+    # unknown names stay possible medicines, even short ones one letter from a word (petrol)
+    assert guard.substances("kratom with detrol") == {"kratom", "detrol"}
+    assert guard.substances("kratom with zolpidemx") == {"kratom", "zolpidemx"}
 
 
 def test_other_language_gets_help_numbers(bot):
