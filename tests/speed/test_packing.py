@@ -10,6 +10,7 @@ import pytest
 
 from faqbot.errors import EncoderError
 from faqbot.onnx_encoder import PACK_TOKENS, pack
+from tests.conftest import fresh_data_dir
 
 
 def test_pack_keeps_order_and_fills_rows_up_to_the_limit():
@@ -83,3 +84,62 @@ def test_a_failed_export_removes_the_earlier_one(built_data_dir, real_kb, tmp_pa
     )
     assert any("ONNX export failed" in line for line in said)
     assert not onnx_artifact(data_dir).exists()  # `auto` now picks sentence-transformers
+
+
+def loads_recorded(monkeypatch) -> list[tuple[str, object]]:
+    """(thread name, encoder) of every `load_encoder` call `build_bot` makes."""
+    import threading
+
+    from faqbot import engine
+
+    calls: list[tuple[str, object]] = []
+    real = engine.load_encoder
+
+    def recording(*args, **kwargs):
+        encoder = real(*args, **kwargs)
+        calls.append((threading.current_thread().name, encoder))
+        return encoder
+
+    monkeypatch.setattr(engine, "load_encoder", recording)
+    return calls
+
+
+def test_the_onnx_export_loads_in_a_thread_while_the_knowledge_is_read(
+    built_data_dir, real_kb, monkeypatch
+):
+    from faqbot.config import Settings
+    from faqbot.engine import build_bot
+
+    calls = loads_recorded(monkeypatch)
+    bot = build_bot(Settings(data_dir=built_data_dir), kb=real_kb, progress=lambda _m: None)
+    assert [name.startswith("faqbot-preload") for name, _ in calls] == [True]
+    assert getattr(bot.encoder, "inner", bot.encoder) is calls[0][1]
+    assert bot.reply("is kratom addictive").reply.entry_id == "is-kratom-addictive"
+
+
+def test_a_rebuild_replaces_the_preloaded_encoder_with_the_new_export(
+    built_data_dir, real_kb, tmp_path, monkeypatch
+):
+    from faqbot import engine
+    from faqbot.config import Settings
+    from faqbot.index import read_manifest
+
+    data_dir = fresh_data_dir(built_data_dir, tmp_path / "data")
+    manifest = data_dir / "index" / "manifest.json"
+    fresh = manifest.read_text()
+    manifest.write_text(fresh.replace(real_kb.digest, "0" * 16))  # knowledge "changed"
+    assert read_manifest(data_dir)["knowledge_hash"] != real_kb.digest
+    rebuilt: list[bool] = []
+
+    def rebuild(kb, settings, *, progress):  # the real one re-exports the model (about a minute)
+        rebuilt.append(True)
+        manifest.write_text(fresh)
+
+    monkeypatch.setattr(engine, "build_artifacts", rebuild)
+    calls = loads_recorded(monkeypatch)
+    bot = engine.build_bot(Settings(data_dir=data_dir), kb=real_kb, progress=lambda _m: None)
+    assert rebuilt == [True]
+    assert [name.startswith("faqbot-preload") for name, _ in calls] == [True, False]
+    assert (
+        getattr(bot.encoder, "inner", bot.encoder) is calls[1][1]
+    )  # loaded after the rebuild, from the new files
