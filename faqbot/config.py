@@ -33,17 +33,17 @@ class Settings(BaseSettings):
         description="Embedding backend: auto (ONNX if exported, else sentence-transformers), onnx, st.",
     )
     answer_threshold: float = Field(
-        default=0.60, description="Minimum fused score of the best entry to answer directly."
+        default=0.54, description="Minimum fused score of the best entry to answer directly."
     )
     answer_margin: float = Field(
         default=0.01, description="Minimum fused-score lead over the runner-up to answer directly."
     )
     clarify_threshold: float = Field(
-        default=0.55,
+        default=0.49,
         description="Minimum fused score to offer suggestions (clarify) instead of a fallback.",
     )
     lexical_k: float = Field(
-        default=6.0,
+        default=12.0,
         description="BM25 saturation: a raw score s counts as s / (s + k) before fusing.",
     )
     domain_threshold: float = Field(
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
         description="Below this dense score a message without topic words is out of scope.",
     )
     lexical_weight: float = Field(
-        default=0.3,
+        default=0.4,
         description="Weight of the normalized BM25 score in the fused score (0 = dense only).",
     )
     contact_url: str | None = Field(

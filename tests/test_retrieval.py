@@ -109,7 +109,7 @@ def test_build_bot_rebuilds_a_stale_index(tmp_path, built_data_dir, real_kb):
     assert bot.reply("what is kratom").reply.entry_id == "what-is-kratom"
 
 
-# target: right entry >= 0.90. Measured with the calibrated defaults: answered with the right entry
-# 0.916 (tune) / 0.848 (holdout); right entry answered or offered first 0.928 / 0.913.
-# Floors sit just under the measurements (README "Retrieval").
-FLOORS = {"entry": 0.84, "entry_offered": 0.90}
+# target: right entry >= 0.90, asserted on both splits. Measured with the calibrated defaults
+# (2026-11-29, after the 646 new alternates): answered with the right entry 0.910 (tune) / 0.913
+# (holdout); right entry answered or offered first 0.934 / 0.946 (README "Retrieval").
+FLOORS = {"entry": 0.90, "entry_offered": 0.92}
