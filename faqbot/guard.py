@@ -34,7 +34,7 @@ TOKEN = re.compile(r"[a-z][a-z'\-]+")
 WORD_RUN = re.compile(r"\w+")
 WORD = re.compile(r"(?<![\w'-])[a-z][a-z'-]+(?![\w'-])")  # whole words: not "ng" of "ng193"
 LATIN = re.compile(r"[a-z]")
-TYPO_MIN = 8  # an unknown word this long, one edit from an English word, is a typo of it
+TYPO_MIN = 8  # an unknown word this long, an English word missing a letter, is a typo of it
 SUFFIXES = ("s", "es", "d", "ed", "ing", "ly", "er", "ers", "est")
 RECENT = 1024  # earlier messages whose rule verdict is remembered (see Guard._rules_alone)
 
@@ -184,7 +184,9 @@ class Guard:
         familiar = self.data.familiar
         if any(w in familiar or len(w) < 5 for w in (token, *stems)):
             return False
-        # one slip from a long English word ("natrual", "automaticaly") is a typo, not a medicine
+        # An English word with two letters swapped ("natrual") or, if long, one letter missing
+        # ("automaticaly") is a typo, not a medicine. Not a letter added or changed: brand names
+        # are made that way ("concerta" from "concert", "contrave" from "contrive").
         swaps = (
             token[:i] + token[i + 1] + token[i] + token[i + 2 :] for i in range(len(token) - 1)
         )
@@ -193,7 +195,7 @@ class Guard:
         return len(token) < TYPO_MIN or not any(
             Levenshtein.distance(token, w, score_cutoff=1) <= 1
             for w in self._familiar_by_initial.get(token[:1], ())
-            if abs(len(w) - len(token)) <= 1
+            if len(w) == len(token) + 1
         )
 
     @cached_property
