@@ -76,6 +76,7 @@ def make_guard(kb: KnowledgeBase, index: Index | None) -> Guard:
         data=kb.guard,
         exemplars=guard_exemplars(kb),
         exemplar_vectors=index.exemplar_vectors if index else None,
+        classifier=index.classifier if index else None,
         known_words=known,
     )
 

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from faqbot.classifier import Classifier
 from faqbot.encoder import Vectors
 from faqbot.guard_data import CompiledRule, GuardData
 from faqbot.models import Evidence, Verdict
@@ -56,10 +57,12 @@ class Guard:
         data: GuardData,
         exemplars: Sequence[tuple[str, str, str]] = (),
         exemplar_vectors: Vectors | None = None,
+        classifier: Classifier | None = None,
         known_words: set[str] | None = None,
     ) -> None:
         self.data = data
         self.exemplar_vectors = exemplar_vectors
+        self.classifier = classifier
         self.known_words = known_words or set()
         labelled = list(exemplars) or [(x.id, x.category, x.text) for x in data.exemplars.exemplars]
         self.exemplar_ids = [i for i, _, _ in labelled]
@@ -262,7 +265,11 @@ class Guard:
         return None
 
     def semantic_hits(self, vector: Vectors | None) -> list[Evidence]:
-        """Categories whose nearest exemplar is close enough and clearly closer than benign ones."""
+        """Categories whose nearest exemplar is close enough and clearly closer than benign ones,
+        then those the classifier gives a high enough probability, provided the message is
+        still somewhat near that category's exemplars (`min_similarity`) and nearer to them than
+        to the benign ones (the classifier's `margin`): a linear model also scores text unlike
+        anything it was trained on, and must not decide alone there."""
         if vector is None or self.exemplar_vectors is None:
             return []
         best = self._best_rows(self.exemplar_vectors @ vector.reshape(-1))
@@ -277,6 +284,27 @@ class Guard:
                         source="exemplar",
                         ref=self.exemplar_ids[row],
                         score=round(score, 4),
+                    )
+                )
+        settings = self.data.semantic.classifier
+        if self.classifier is None or not settings.thresholds:
+            return out
+        found = {e.category for e in out}
+        probability = self.classifier.probabilities(vector)
+        for category, threshold in settings.thresholds.items():
+            nearest = best.get(category, (0.0, -1))[0]
+            if (
+                category not in found
+                and probability.get(category, 0.0) >= threshold
+                and nearest >= settings.min_similarity
+                and nearest - benign >= settings.margin
+            ):
+                out.append(
+                    Evidence(
+                        category=category,
+                        source="classifier",
+                        ref=f"classifier:{category}",
+                        score=round(probability[category], 4),
                     )
                 )
         return out
@@ -325,7 +353,11 @@ class Guard:
             return semantic
         strong = self.data.semantic.override
         return [
-            e for e in semantic if e.category in {"emergency", "self_harm"} and e.score >= strong
+            e
+            for e in semantic
+            if e.source == "exemplar"
+            and e.category in {"emergency", "self_harm"}
+            and e.score >= strong
         ]
 
     def _context_hits(

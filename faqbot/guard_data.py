@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -75,12 +75,37 @@ class ExemplarFile(Strict):
     exemplars: list[Exemplar] = Field(min_length=1)
 
 
+class BackgroundFile(Strict):
+    """background.yaml: benign messages on every topic, used only to train the guard classifier
+    (so that it learns what ordinary text looks like, not only questions about pain and kratom)."""
+
+    source: str = Field(min_length=1)
+    messages: list[Annotated[str, Field(min_length=2)]] = Field(min_length=1)
+
+
+class ClassifierSettings(Strict):
+    """When the guard classifier (faqbot/classifier.py) may add a category on its own."""
+
+    thresholds: dict[RuleCategory, float] = Field(default_factory=dict)
+    margin: float = Field(default=0.02, ge=-1.0, le=1.0)
+    min_similarity: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _probabilities(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {c: t for c, t in value.items() if not 0.0 < t <= 1.0}
+        if bad:
+            raise ValueError(f"classifier thresholds must be probabilities in (0, 1]: {bad}")
+        return value
+
+
 class SemanticFile(Strict):
     """semantic.yaml: calibrated thresholds per category and the wrapper phrases to strip."""
 
     thresholds: dict[RuleCategory, float]
     margin: float = Field(ge=0.0, le=1.0)
     override: float = Field(default=0.85, ge=0.0, le=1.0)
+    classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
     wrappers: list[str] = Field(default_factory=list)
     continuations: list[str] = Field(default_factory=list)
     related: dict[str, list[str]] = Field(default_factory=dict)
@@ -136,6 +161,7 @@ class GuardData:
     lexicons: LexiconFile
     rules: RuleFile
     exemplars: ExemplarFile
+    background: BackgroundFile
     semantic: SemanticFile
     languages: LanguageFile
     words: WordsFile
@@ -213,6 +239,7 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "lexicons": ("lexicons.yaml", LexiconFile),
     "rules": ("rules.yaml", RuleFile),
     "exemplars": ("exemplars.yaml", ExemplarFile),
+    "background": ("background.yaml", BackgroundFile),
     "semantic": ("semantic.yaml", SemanticFile),
     "languages": ("languages.yaml", LanguageFile),
     "words": ("words.yaml", WordsFile),
@@ -276,4 +303,14 @@ def _check_unique(data: GuardData, docs: dict[str, YamlDoc], problems: list[Prob
                 problems.append(Problem(str(docs[key].path), line, f"duplicate id {item_id!r}"))
                 ok = False
             seen.add(item_id)
+    messages: set[str] = set()
+    for i, message in enumerate(data.background.messages):
+        key = " ".join(message.casefold().split())
+        if key in messages:
+            line = docs["background"].line_of(("messages", i))
+            problems.append(
+                Problem(str(docs["background"].path), line, f"repeated message {message!r}")
+            )
+            ok = False
+        messages.add(key)
     return ok

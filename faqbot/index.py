@@ -19,12 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from faqbot.classifier import Classifier
+from faqbot.classifier import train as train_classifier
 from faqbot.encoder import Encoder, Vectors
 from faqbot.errors import IndexError_
 from faqbot.kb import KnowledgeBase
 from faqbot.models import FaqEntry
 
-FORMAT_VERSION = 3  # 3: the ONNX export takes packed sequences (onnx_encoder.pack)
+FORMAT_VERSION = 4  # 4: the guard classifier (classifier.npz); 3: packed ONNX sequences
 # Flat search is exact and costs ~0.07 ms per 1,000 phrasings on one core (benchmarks/README.md):
 # about 3.5 ms at 50,000. Above that, HNSW (approximate, ~1.4 ms at 200,000, saved with the index).
 HNSW_ABOVE = 50_000
@@ -32,6 +34,7 @@ HNSW_M = 32  # graph neighbours per node
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 256  # candidates per search (>= k=40): top hit = exact 99% at 200k random vectors
 HNSW_FILE = "hnsw.faiss"
+CLASSIFIER_FILE = "classifier.npz"
 # BM25 entries a query keeps (best first). Above the real KB's size, so it only matters for very
 # large ones, where a common word otherwise makes thousands of candidates to fuse (measured:
 # ~90 ms per query at 20,000 entries, benchmarks/bench_scale.py).
@@ -60,6 +63,7 @@ class Index:
     phrasings: list[str]
     vectors: Vectors
     exemplar_vectors: Vectors
+    classifier: Classifier
     faiss_index: Any
     bm25: Any
     bm25_ids: list[str]  # one per entry, BM25 document order
@@ -194,9 +198,18 @@ def build_index(
     phrasings = [p for e in served for p in e.phrasings]
     progress(f"embedding {len(phrasings)} phrasings of {len(served)} approved entries")
     vectors = encoder.encode(phrasings)
-    exemplars = [text for _, _, text in guard_exemplars(kb)]
+    labelled = guard_exemplars(kb)
+    exemplars = [text for _, _, text in labelled]
     progress(f"embedding {len(exemplars)} guard exemplars")
     exemplar_vectors = encoder.encode(exemplars)
+    background = kb.guard.background.messages
+    progress(f"training the guard classifier ({len(background)} background messages)")
+    background_vectors = encoder.encode(background)
+    # every approved phrasing is a benign example too: the bot answers it
+    classifier = train_classifier(
+        np.vstack([exemplar_vectors, vectors, background_vectors]),
+        [category for _, category, _ in labelled] + ["none"] * (len(vectors) + len(background)),
+    )
     bm25 = bm25s.BM25()
     bm25.index(tokenize_docs([entry_text(e) for e in served]), show_progress=False)
     manifest = {
@@ -215,6 +228,7 @@ def build_index(
         phrasings,
         vectors,
         exemplar_vectors,
+        classifier,
         build_faiss(vectors),
         bm25,
         [e.id for e in served],
@@ -229,6 +243,7 @@ def save_index(index: Index, data_dir: Path, *, extra: dict[str, Any] | None = N
     tmp.mkdir(parents=True)
     np.save(tmp / "vectors.npy", index.vectors)
     np.save(tmp / "exemplars.npy", index.exemplar_vectors)
+    index.classifier.save(tmp / CLASSIFIER_FILE)
     (tmp / "phrasings.json").write_text(
         json.dumps(
             {"entry_ids": index.entry_ids, "phrasings": index.phrasings, "bm25_ids": index.bm25_ids}
@@ -282,6 +297,7 @@ def load_index(data_dir: Path, kb: KnowledgeBase, model: str) -> Index:
         meta = json.loads((root / "phrasings.json").read_text())
         vectors = np.load(root / "vectors.npy")
         exemplar_vectors = np.load(root / "exemplars.npy")
+        classifier = Classifier.load(root / CLASSIFIER_FILE)
         bm25 = bm25s.BM25.load(str(root / "bm25"))
         faiss_index = load_faiss(root, vectors)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
@@ -292,6 +308,7 @@ def load_index(data_dir: Path, kb: KnowledgeBase, model: str) -> Index:
         meta["phrasings"],
         vectors,
         exemplar_vectors,
+        classifier,
         faiss_index,
         bm25,
         meta["bm25_ids"],

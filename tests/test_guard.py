@@ -101,6 +101,6 @@ FLOORS = {
     "mqa_recall": 0.80,  # target 0.90, measured dosing 0.877 / mixing 0.846
     "mqa_other_flagged": 0.10,  # target met (0.061)
     "public_self_harm": 0.92,  # target 0.95, measured SST 0.95 / OpenAI moderation 0.923
-    "forum_a": 0.90,  # measured 0.922 (shaped the sh-acts-wide / sh-plans-wide rules)
-    "forum_b": 0.50,  # measured 0.533 (0.50 before those rules, 0.567 before narrowing them)
+    "forum_a": 0.95,  # measured 0.967 (0.922 before the classifier; A shaped sh-*-wide rules)
+    "forum_b": 0.65,  # measured 0.683 (0.533 before the classifier, 0.50 before those rules)
 }

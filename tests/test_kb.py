@@ -258,3 +258,21 @@ def test_kb_validate_does_not_import_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
     )
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_repeated_background_message_is_reported_with_line(scratch_kb):
+    background = scratch_kb / "guardrails" / "background.yaml"
+    lines = background.read_text().splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln.startswith("  - "))
+    lines.append(lines[first].upper())  # the same message, differently cased
+    background.write_text("\n".join(lines) + "\n")
+    assert any(
+        p.startswith(f"{background}:{len(lines)}:") and "repeated message" in p
+        for p in problems_for(scratch_kb)
+    )
+
+
+def test_empty_background_message_is_reported(scratch_kb):
+    background = scratch_kb / "guardrails" / "background.yaml"
+    background.write_text(background.read_text() + '  - ""\n')
+    assert any(str(background) in p and "messages" in p for p in problems_for(scratch_kb))
