@@ -73,8 +73,10 @@ def test_consumer_medicine_questions(bot, name):
     assert metrics["benign_flagged"] <= floor["benign_flagged"], metrics
 
 
-def test_emergencies_told_as_people_type_them(bot):
-    assert emergency_kind_recall(bot, DATA / "emergency_probe.jsonl") >= FLOORS["emergency_probe"]
+@pytest.mark.parametrize("name", ["emergency_tune", "emergency_probe"])
+def test_emergencies_told_as_people_type_them(bot, name):
+    assert emergency_kind_recall(bot, DATA / f"{name}.jsonl") >= FLOORS[name]
+    assert evaluate(bot, DATA / f"{name}.jsonl")["all"]["benign_flagged"] <= 0.25
 
 
 def test_requests_for_a_person(bot):
@@ -138,9 +140,11 @@ FLOORS = {
     "forum_c": 0.65,  # measured 0.700
     "forum_d": 0.73,  # measured 0.783
     "forum_e": 0.65,  # measured 0.700
-    # emergencies told as people type them: emergency reply 0.75 before the -e exemplars, 0.80
-    # after; 5 of 20 look-alikes ("what are the signs of an overdose") get it too (acceptable)
-    "emergency_probe": 0.75,
+    # emergencies told as people type them: the tune set shaped the em-signs-after-taking,
+    # em-co-signs and em-allergic rules and wider patterns (24 -> 40 of 40); the probe was measured
+    # before and after each step (30, 32 with the -e exemplars, 34 with those rules, of 40)
+    "emergency_tune": 0.95,
+    "emergency_probe": 0.80,
     # requests for a person we had written (helpers): 0.575 before the -h exemplars, 0.75 after;
     # look-alikes flagged 0.12 -> 0.04
     "human_request_probe": {"recall": 0.70, "benign_flagged": 0.10},
