@@ -7,6 +7,7 @@ import pytest
 
 from faqbot.classifier import Classifier, train
 from faqbot.guard import Guard
+from faqbot.models import Evidence
 
 
 def clusters(seed: int = 0) -> tuple[np.ndarray, list[str]]:
@@ -100,8 +101,6 @@ def test_classifier_adds_self_harm_only_where_configured(bot, real_kb):
 def test_classifier_never_overrides_a_rule(bot):
     guard: Guard = bot.guard
     # a dosing rule fires; classifier evidence for another category must not join it
-    from faqbot.models import Evidence
-
     rule = Evidence(category="dosing", source="rule", ref="ds-how-much")
     learned = Evidence(category="self_harm", source="classifier", ref="classifier:self_harm")
     strong = Evidence(category="self_harm", source="exemplar", ref="self_harm-001", score=0.99)
