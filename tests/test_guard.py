@@ -137,15 +137,15 @@ FLOORS = {
     # step, never used to choose anything (C: 0.45 rules only, 0.55 classifier, 0.65 first
     # exemplars, 0.68 round 2, 0.72 round 3, 0.70 with the emergency exemplars, 0.717 with the
     # medicine-intent rules; D: 0.75, 0.78, 0.80; E: 0.667 before round 3, 0.70, 0.733)
-    "forum_a": 0.95,  # measured 0.967
-    "forum_b": 0.70,  # measured 0.750 (0.533 before the classifier and exemplars)
+    "forum_a": 0.95,  # measured 0.978
+    "forum_b": 0.70,  # measured 0.767 (0.533 before the classifier and exemplars)
     "forum_c": 0.65,  # measured 0.717
-    "forum_d": 0.75,  # measured 0.800
+    "forum_d": 0.75,  # measured 0.817
     "forum_e": 0.68,  # measured 0.733
     # self-harm told through medicines (shaped sh-med-intent and sh-med-intent-wide): 0.39 -> 0.60;
     # none of its 150 ordinary dosing/mixing questions gets the self-harm reply
     "medicines": 0.57,
-    # forum-style tune set (shaped sh-plans-passing and look-alike exclusions): 0.633 -> 0.789,
+    # forum-style tune set (shaped sh-plans-passing and look-alike exclusions): 0.633 -> 0.778,
     # not-self-harm posts given the self-harm reply 10 -> 7 of 45; C, D, E unchanged by it
     "selfharm_tune": 0.75,
     # emergencies told as people type them: the tune sets shaped the em-signs-after-taking,
