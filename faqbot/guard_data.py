@@ -86,17 +86,11 @@ class BackgroundFile(Strict):
 class ClassifierSettings(Strict):
     """When the guard classifier (faqbot/classifier.py) may add a category on its own."""
 
-    thresholds: dict[RuleCategory, float] = Field(default_factory=dict)
+    thresholds: dict[RuleCategory, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
+        default_factory=dict
+    )
     margin: float = Field(default=0.02, ge=-1.0, le=1.0)
     min_similarity: float = Field(default=0.0, ge=0.0, le=1.0)
-
-    @field_validator("thresholds")
-    @classmethod
-    def _probabilities(cls, value: dict[str, float]) -> dict[str, float]:
-        bad = {c: t for c, t in value.items() if not 0.0 < t <= 1.0}
-        if bad:
-            raise ValueError(f"classifier thresholds must be probabilities in (0, 1]: {bad}")
-        return value
 
 
 class SemanticFile(Strict):
@@ -290,27 +284,25 @@ def _check_compiled(data: GuardData, docs: dict[str, YamlDoc], problems: list[Pr
 
 
 def _check_unique(data: GuardData, docs: dict[str, YamlDoc], problems: list[Problem]) -> bool:
-    ok = True
-    ids = {
-        "rules": [r.id for r in data.rules.rules],
-        "exemplars": [x.id for x in data.exemplars.exemplars],
+    """Repeated rule or exemplar ids, and background messages repeated up to case and spacing."""
+    groups: dict[str, list[tuple[tuple[str | int, ...], str, str]]] = {
+        "rules": [(("rules", i, "id"), r.id, r.id) for i, r in enumerate(data.rules.rules)],
+        "exemplars": [
+            (("exemplars", i, "id"), x.id, x.id) for i, x in enumerate(data.exemplars.exemplars)
+        ],
+        "background": [
+            (("messages", i), " ".join(m.casefold().split()), m)
+            for i, m in enumerate(data.background.messages)
+        ],
     }
-    for key, values in ids.items():
+    ok = True
+    for key, items in groups.items():
+        what = "repeated message" if key == "background" else "duplicate id"
         seen: set[str] = set()
-        for i, item_id in enumerate(values):
-            if item_id in seen:
-                line = docs[key].line_of((key, i, "id"))
-                problems.append(Problem(str(docs[key].path), line, f"duplicate id {item_id!r}"))
+        for loc, value, shown in items:
+            if value in seen:
+                line = docs[key].line_of(loc)
+                problems.append(Problem(str(docs[key].path), line, f"{what} {shown!r}"))
                 ok = False
-            seen.add(item_id)
-    messages: set[str] = set()
-    for i, message in enumerate(data.background.messages):
-        key = " ".join(message.casefold().split())
-        if key in messages:
-            line = docs["background"].line_of(("messages", i))
-            problems.append(
-                Problem(str(docs["background"].path), line, f"repeated message {message!r}")
-            )
-            ok = False
-        messages.add(key)
+            seen.add(value)
     return ok
