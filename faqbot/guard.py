@@ -155,7 +155,7 @@ class Guard:
             elif pattern.search(text):
                 found.add(key)
         found.update(tok for tok in TOKEN.findall(text) if self.unfamiliar(tok))
-        return found
+        return _outermost(found)
 
     @cached_property
     def _substance_index(
@@ -404,6 +404,17 @@ class Guard:
         )
         ordered = sorted(evidence, key=lambda e: (e.category != category, e.source != "rule"))
         return Verdict(category=category, evidence=ordered, pet=pet, intent_unknown=unknown)
+
+
+def _outermost(terms: set[str]) -> set[str]:
+    """Terms that are not a word run inside another found term ("vitamin" in "vitamin c")."""
+    if len(terms) < 2:
+        return terms
+    return {
+        term
+        for term in terms
+        if not any(other != term and f" {term} " in f" {other} " for other in terms)
+    }
 
 
 def by_initial(words: Iterable[str]) -> dict[str, list[str]]:

@@ -116,8 +116,9 @@ class WordsFile(Strict):
     source: str
     words: list[str] = Field(min_length=1)
     health_words: list[str] = Field(default_factory=list)
+    informal_words: list[str] = Field(default_factory=list)
 
-    @field_validator("words", "health_words", mode="before")
+    @field_validator("words", "health_words", "informal_words", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -220,7 +221,8 @@ class GuardData:
         """Familiar words (words.yaml) minus every term of the substance lexicons."""
         names = self.lexicons.groups.get("substance", [])
         terms = {t for n in names for t in self.lexicons.lexicons[n]}
-        return frozenset(self.words.words + self.words.health_words) - terms
+        words = self.words
+        return frozenset(words.words + words.health_words + words.informal_words) - terms
 
     @cached_property
     def vocabulary(self) -> set[str]:

@@ -20,10 +20,21 @@ QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{0,5}$")
 KEEP_AS_IS = re.compile(
     r"^7-?oh$|^\d+$|^\d+(?:st|nd|rd|th)$|^(?:b12|b6|d3|k2|co2|h2o|mp3|mp4|covid19|ps5|a1c)$"
     r"|^cyp\d[a-z0-9]*$|^ng\d+$"  # liver enzymes (CYP3A4, CYP2D6) and NICE guideline codes
+    r"|^q\d+h(?:rs?)?$|^coq10$"  # dosing intervals ("q12h") and the supplement
 )
 SPACED = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z]){2,}(?![a-z0-9])")
 RUNS = re.compile(r"([a-z])\1{2,}")
-NOT_WORD = re.compile(r"[^a-z0-9\-'%.]")
+NOT_WORD = re.compile(r"[^a-z0-9\-'.]")
+# Shorthand whose symbol carries meaning the guard needs ("zoloft + beer", "advil w/ food",
+# "diff b/w x and y", "what % cream"): spelled out before other symbols become spaces.
+SHORTHAND = [
+    (re.compile(r"(?<![a-z0-9])w/o(?![a-z0-9])"), " without "),
+    (re.compile(r"(?<![a-z0-9])b/w(?![a-z0-9])"), " between "),
+    (re.compile(r"(?<![a-z0-9])w/"), " with "),
+    (re.compile(r"\+"), " plus "),
+    (re.compile(r"&"), " and "),
+    (re.compile(r"%"), " percent "),
+]
 
 
 def fold(text: str) -> str:
@@ -47,9 +58,16 @@ def _join_spaced(text: str) -> str:
     return SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
 
 
+def _spell_out(text: str) -> str:
+    for pattern, words in SHORTHAND:
+        text = pattern.sub(words, text)
+    return text
+
+
 def _normalize_once(text: str) -> str:
-    text = NOT_WORD.sub(" ", fold(text))  # one space per character keeps "h o w  m u c h" apart
-    tokens = [_unleet(tok.strip("'.-?%")) for tok in text.split(" ")]
+    # one space per character keeps "h o w  m u c h" apart
+    text = NOT_WORD.sub(" ", _spell_out(fold(text)))
+    tokens = [_unleet(tok.strip("'.-?")) for tok in text.split(" ")]
     text = _join_spaced(" ".join(tokens))
     text = RUNS.sub(r"\1\1", text)
     return " ".join(text.split())

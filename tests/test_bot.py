@@ -145,6 +145,50 @@ def test_typos_of_english_words_are_not_counted_as_medicines(bot):
     assert guard.substances("kratom with concerta") == {"kratom", "concerta"}  # now listed
 
 
+def test_one_medicine_is_counted_once(bot):
+    guard = bot.guard
+    # a term inside a longer term found in the same text is the same substance
+    assert guard.substances("can i take 1000mg vitamin c 3 times a day") == {"vitamin c"}
+    assert guard.substances("vitamin c and vitamin d") == {"vitamin c", "vitamin d"}
+    # contractions typed without the apostrophe and label words are not medicine names
+    assert guard.substances("zyrtec didnt work, can i take another") == {"zyrtec"}
+    assert guard.substances("metoprolol tartrate 25 caplets") == {"metoprolol"}
+
+
+@pytest.mark.parametrize(
+    ("message", "category"),
+    [
+        ("zoloft + beer", "mixing"),
+        ("I take Eliquis. Are turmeric capsules OK for my joints?", "mixing"),
+        ("husband has viagra and nitro pills, can he use both", "mixing"),
+        ("montelukast for my kid 6 yrs, 4mg or 5mg chewable", "dosing"),
+        ("amitriptyline 10mg started tonight, when do i go up to 20", "dosing"),
+        ("im 14 hrs late on my birth control pill what now", "dosing"),
+        ("mucinex dm q12h or q4h, which is it", "dosing"),
+    ],
+)
+def test_consumer_shorthand(bot, message, category):
+    reply = Chat(bot) >> message
+    assert (reply.kind, reply.category) == ("redirect", category)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "My husband takes nitroglycerin tablets for chest pain and also Viagra. Is that ok?",
+        "CBD oil with clobazam for my daughter's seizures, is that combination safe",
+    ],
+)
+def test_a_condition_a_medicine_treats_is_not_an_emergency(bot, message):
+    reply = Chat(bot) >> message
+    assert (reply.kind, reply.category) == ("redirect", "mixing")
+
+
+def test_a_whole_bottle_taken_is_an_emergency_first(bot):
+    reply = Chat(bot) >> "I just took my whole bottle of pills. I don't want to be here anymore"
+    assert (reply.kind, reply.category) == ("emergency", "emergency")
+
+
 def test_other_language_gets_help_numbers(bot):
     reply = Chat(bot) >> "Qu'est-ce que le kratom et est-ce dangereux pour moi ?"
     assert reply.category == "language" and "1-800-222-1222" in reply.text

@@ -19,6 +19,11 @@ CASES = [
     ("7-OH pills", "7-oh pills"),
     ("mi hijo se trag\u00f3 unas pastillas", "mi hijo se trago unas pastillas"),
     ("soooo much pain", "soo much pain"),
+    ("zoloft + beer", "zoloft plus beer"),  # shorthand is spelled out, not dropped
+    ("advil w/ food, not w/o", "advil with food not without"),
+    ("diff b/w losartan & valsartan", "diff between losartan and valsartan"),
+    ("what % hydrocortisone", "what percent hydrocortisone"),
+    ("mucinex q12h", "mucinex q12h"),  # a dosing interval is not leetspeak
 ]
 
 
