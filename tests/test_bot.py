@@ -184,6 +184,11 @@ def test_a_condition_a_medicine_treats_is_not_an_emergency(bot, message):
     assert (reply.kind, reply.category) == ("redirect", "mixing")
 
 
+def test_eating_and_drinking_is_not_a_medicine_and_alcohol_pair(bot):
+    reply = Chat(bot) >> "im going to stop eating and drinking. ive decided, let it finish"
+    assert reply.kind == "emergency" and reply.category == "self_harm"
+
+
 def test_a_whole_bottle_taken_is_an_emergency_first(bot):
     reply = Chat(bot) >> "I just took my whole bottle of pills. I don't want to be here anymore"
     assert (reply.kind, reply.category) == ("emergency", "emergency")
