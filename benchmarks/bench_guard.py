@@ -4,7 +4,9 @@ The Bot embeds each message once and hands the vector to the guard and to retrie
 guard's own cost is rules + language check + one matrix-vector product over the exemplars.
 Messages: every guard dev-set message plus the benchmark mix. Shown beside a naive reference
 guard that embeds the message itself with sentence-transformers before checking (and, for
-information, the same with the ONNX encoder). Medians of --runs runs of p50/p95.
+information, the same with the ONNX encoder). Medians of --runs runs of p50/p95. A second table
+times long messages (tests/data/long_posts_*.jsonl, 60-160 words) with and without the passage
+check, embeddings included: its cost is embedding each sentence.
 
     .venv/bin/python benchmarks/bench_guard.py [--runs 5]
 """
@@ -56,6 +58,20 @@ def own_vector_times(guard: Any, encoder: Any, messages: list[str]) -> list[floa
     return time_calls(check, messages)
 
 
+def long_message_times(
+    guard: Any, encoder: Any, messages: list[str], *, split: bool
+) -> list[float]:
+    """Embed the message (and, with `split`, its sentences), then check: what the Bot does."""
+
+    def check(message: str) -> None:
+        vector = encoder.encode([guard.semantic_text(message)])[0]
+        passages = guard.passages(message) if split else []
+        vectors = list(encoder.encode(passages)) if passages else []
+        guard.check(message, vector=vector, passage_vectors=vectors)
+
+    return time_calls(check, messages)
+
+
 def rules_only_times(guard: Any, messages: list[str]) -> list[float]:
     """Guard.check without a vector: rules, language and context only."""
     return time_calls(guard.check, messages)
@@ -95,6 +111,18 @@ def main() -> None:
         rows.append([name, ms(p50), ratio(p50, ref50), ms(p95), ratio(p95, ref95)])
     print(f"\nGuard time per message, {len(messages)} messages x {args.runs} runs, ms\n")
     print(table(["", "p50", "vs reference", "p95", "vs reference"], rows))
+    long = [c["message"] for n in ("tune", "probe") for c in load_jsonl(f"long_posts_{n}.jsonl")]
+    long_rows = []
+    for split in (False, True):
+        runs = [
+            long_message_times(guard, fast.encoder, long, split=split) for _ in range(args.runs)
+        ]
+        p50 = median([percentile(r, 50) for r in runs])
+        p95 = median([percentile(r, 95) for r in runs])
+        label = "embed + check, passage check" if split else "embed + check, whole message only"
+        long_rows.append([label, ms(p50), ms(p95)])
+    print(f"\nLong messages, {len(long)} messages x {args.runs} runs, ms (embedding included)\n")
+    print(table(["", "p50", "p95"], long_rows))
 
 
 if __name__ == "__main__":

@@ -148,8 +148,14 @@ class Bot:
         forms = self.guard.forms(text)
         semantic = forms[2]  # what Guard.semantic_text gives: the unwrapped canonical text
         vector = self._encode(semantic)
+        passages = self.guard.passages(text)
+        assert self.encoder is not None
         verdict = self.guard.check(
-            text, history=conversation.guard_history(), vector=vector, forms=forms
+            text,
+            history=conversation.guard_history(),
+            vector=vector,
+            forms=forms,
+            passage_vectors=list(self.encoder.encode(passages)) if passages else [],
         )
         if verdict.flagged:
             return BotTurn(text, self._guarded(verdict, locale), verdict)

@@ -20,6 +20,7 @@ from faqbot.encoder import Vectors
 from faqbot.guard_data import CompiledRule, GuardData
 from faqbot.models import Evidence, Verdict
 from faqbot.normalize import fold, normalize
+from faqbot.passages import split_passages
 
 PRECEDENCE = (
     "emergency",
@@ -309,6 +310,28 @@ class Guard:
                 )
         return out
 
+    def passages(self, message: str) -> list[str]:
+        """The sentences of a long message, canonical and unwrapped, to embed one by one."""
+        settings = self.data.semantic.passages
+        if settings is None:
+            return []
+        found = split_passages(message, min_words=settings.min_words, limit=settings.limit)
+        return [self.forms(p)[2] for p in found]
+
+    def passage_hits(self, vectors: Sequence[Vectors]) -> list[Evidence]:
+        """Semantic hits of single sentences, for the categories `passages` names."""
+        settings = self.data.semantic.passages
+        if settings is None:
+            return []
+        surer = settings.classifier_thresholds
+        return [
+            e.model_copy(update={"source": "passage", "ref": f"passage {i}: {e.ref}"})
+            for i, vector in enumerate(vectors, start=1)
+            for e in self.semantic_hits(vector)
+            if e.category in settings.categories
+            and (e.source != "classifier" or e.score >= surer.get(e.category, 0.0))
+        ]
+
     def _best_rows(self, sims: np.ndarray) -> dict[str, tuple[float, int]]:
         """(similarity, exemplar row) of the most similar exemplar of each category."""
         out = {}
@@ -331,11 +354,13 @@ class Guard:
         history: Sequence[PastTurn] = (),
         vector: Vectors | None = None,
         forms: tuple[str, str, str] | None = None,
+        passage_vectors: Sequence[Vectors] = (),
     ) -> Verdict:
         """The verdict for `message`, given earlier turns and its embedding (if available).
 
         `forms` is `self.forms(message)` when the caller already has it (the Bot embeds its
         unwrapped form first), so the message is not normalized and corrected twice.
+        `passage_vectors` embed `self.passages(message)`, the sentences of a long message.
         """
         forms = forms or self.forms(message)
         evidence = self.rule_hits(*forms)
@@ -343,6 +368,7 @@ class Guard:
         if lang:
             evidence.append(lang)
         evidence += self._semantic_policy(evidence, self.semantic_hits(vector))
+        evidence += self._passage_policy(evidence, self.passage_hits(passage_vectors))
         if not evidence and history:
             evidence += self._context_hits(forms, history)
         return self._verdict(evidence)
@@ -359,6 +385,13 @@ class Guard:
             and e.category in {"emergency", "self_harm"}
             and e.score >= strong
         ]
+
+    def _passage_policy(self, found: list[Evidence], passages: list[Evidence]) -> list[Evidence]:
+        """A sentence may add an urgent category the whole message did not get, also when
+        rules gave it a redirect: the dosing or mixing talk is often in other sentences."""
+        if any(e.category in URGENT for e in found):
+            return []
+        return passages
 
     def _context_hits(
         self, forms: tuple[str, str, str], history: Sequence[PastTurn]
@@ -404,6 +437,9 @@ class Guard:
         )
         ordered = sorted(evidence, key=lambda e: (e.category != category, e.source != "rule"))
         return Verdict(category=category, evidence=ordered, pet=pet, intent_unknown=unknown)
+
+
+URGENT = frozenset({"emergency", "self_harm"})
 
 
 def _outermost(terms: set[str]) -> set[str]:

@@ -93,6 +93,19 @@ class ClassifierSettings(Strict):
     min_similarity: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+class PassageSettings(Strict):
+    """Long messages: each sentence is also checked against these categories' exemplars."""
+
+    min_words: int = Field(gt=0)
+    limit: int = Field(default=12, gt=1)
+    categories: list[RuleCategory] = Field(min_length=1)
+    # a sentence is short and read out of context: the classifier must be surer than for a
+    # whole message (its own thresholds still apply where these are lower or absent)
+    classifier_thresholds: dict[RuleCategory, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
+        default_factory=dict
+    )
+
+
 class SemanticFile(Strict):
     """semantic.yaml: calibrated thresholds per category and the wrapper phrases to strip."""
 
@@ -100,6 +113,7 @@ class SemanticFile(Strict):
     margin: float = Field(ge=0.0, le=1.0)
     override: float = Field(default=0.85, ge=0.0, le=1.0)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    passages: PassageSettings | None = None
     wrappers: list[str] = Field(default_factory=list)
     continuations: list[str] = Field(default_factory=list)
     related: dict[str, list[str]] = Field(default_factory=dict)

@@ -135,7 +135,7 @@ class Evidence(BaseModel):
     """Why the guard fired: the rule or exemplar id and its score."""
 
     category: GuardCategory
-    source: Literal["rule", "exemplar", "classifier", "context", "fault"]
+    source: Literal["rule", "exemplar", "classifier", "passage", "context", "fault"]
     ref: str
     score: float = 1.0
     matched: str = ""
