@@ -148,14 +148,12 @@ class Bot:
         forms = self.guard.forms(text)
         semantic = forms[2]  # what Guard.semantic_text gives: the unwrapped canonical text
         vector = self._encode(semantic)
-        passages = self.guard.passages(text)
-        assert self.encoder is not None
         verdict = self.guard.check(
             text,
             history=conversation.guard_history(),
             vector=vector,
             forms=forms,
-            passage_vectors=list(self.encoder.encode(passages)) if passages else [],
+            passage_vectors=self._encode_many(self.guard.passages(text)),
         )
         if verdict.flagged:
             return BotTurn(text, self._guarded(verdict, locale), verdict)
@@ -169,6 +167,11 @@ class Bot:
         assert self.encoder is not None
         row: Vectors = self.encoder.encode([text])[0]
         return row
+
+    def _encode_many(self, texts: list[str]) -> list[Vectors]:
+        """One batch for several texts (the sentences of a long message); none for none."""
+        assert self.encoder is not None
+        return list(self.encoder.encode(texts)) if texts else []
 
     # ------------------------------------------------------------------ retrieval
     def _retrieve(self, text: str, vector: Vectors, conversation: Conversation) -> Outcome:

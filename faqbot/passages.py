@@ -16,8 +16,9 @@ MIN_PASSAGE_WORDS = 4
 def split_passages(message: str, *, min_words: int, limit: int) -> list[str]:
     """The sentences of `message` when it has at least `min_words` words, else [].
 
-    Fragments shorter than MIN_PASSAGE_WORDS join the sentence before them; at most `limit`
-    passages are returned (the rest of the message joins the last one).
+    A fragment shorter than MIN_PASSAGE_WORDS words joins the passage before it, and a short
+    first passage takes in the next; at most `limit` passages are returned (the rest of the
+    message joins the last one).
     """
     if len(message.split()) < min_words:
         return []
@@ -26,9 +27,8 @@ def split_passages(message: str, *, min_words: int, limit: int) -> list[str]:
         piece = piece.strip()
         if not piece:
             continue
-        if passages and len(piece.split()) < MIN_PASSAGE_WORDS:
-            passages[-1] = f"{passages[-1]} {piece}"
-        elif passages and len(passages[-1].split()) < MIN_PASSAGE_WORDS:
+        short = (len(piece.split()), len(passages[-1].split()) if passages else MIN_PASSAGE_WORDS)
+        if passages and min(short) < MIN_PASSAGE_WORDS:  # a fragment, or after one
             passages[-1] = f"{passages[-1]} {piece}"
         else:
             passages.append(piece)
