@@ -10,7 +10,7 @@ from faqbot.bot import Bot, EscalationSink
 from faqbot.config import Settings
 from faqbot.encoder import MODEL_NAME, Encoder, load_encoder
 from faqbot.errors import EncoderError
-from faqbot.guard import Guard, build_known_words
+from faqbot.guard import Guard
 from faqbot.index import (
     Index,
     Progress,
@@ -26,6 +26,7 @@ from faqbot.kb import KnowledgeBase
 from faqbot.onnx_encoder import export_onnx, onnx_artifact
 from faqbot.render import Renderer
 from faqbot.retrieval import Thresholds
+from faqbot.substances import build_known_words
 
 
 def thresholds_from(settings: Settings) -> Thresholds:

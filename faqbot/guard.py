@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -21,6 +21,7 @@ from faqbot.guard_data import CompiledRule, GuardData
 from faqbot.models import Evidence, Verdict
 from faqbot.normalize import fold, normalize
 from faqbot.passages import split_passages
+from faqbot.substances import SubstanceCounter, by_initial
 
 PRECEDENCE = (
     "emergency",
@@ -32,12 +33,8 @@ PRECEDENCE = (
     "sourcing",
     "human_request",
 )
-TOKEN = re.compile(r"[a-z][a-z'\-]+")
-WORD_RUN = re.compile(r"\w+")
 WORD = re.compile(r"(?<![\w'-])[a-z][a-z'-]+(?![\w'-])")  # whole words: not "ng" of "ng193"
 LATIN = re.compile(r"[a-z]")
-TYPO_MIN = 8  # an unknown word this long, an English word missing a letter, is a typo of it
-SUFFIXES = ("s", "es", "d", "ed", "ing", "ly", "er", "ers", "est")
 RECENT = 1024  # earlier messages whose rule verdict is remembered (see Guard._rules_alone)
 
 
@@ -65,6 +62,7 @@ class Guard:
         self.exemplar_vectors = exemplar_vectors
         self.classifier = classifier
         self.known_words = known_words or set()
+        self.counter = SubstanceCounter(data, self.known_words)
         labelled = list(exemplars) or [(x.id, x.category, x.text) for x in data.exemplars.exemplars]
         self.exemplar_ids = [i for i, _, _ in labelled]
         self.labels = [c for _, c, _ in labelled]
@@ -96,7 +94,7 @@ class Guard:
 
     @cached_property
     def _words(self) -> set[str]:
-        return self.data.vocabulary | self.known_words
+        return self.counter.words
 
     @cached_property
     def _vocab_by_initial(self) -> dict[str, list[str]]:
@@ -138,73 +136,12 @@ class Guard:
 
     # ------------------------------------------------------------------ checks
     def substances(self, text: str, *, every_term: bool = False) -> set[str]:
-        """Distinct substances named in canonical text (all kratom terms count once).
-
-        Only the terms that can match are searched (see `_substance_index`); `every_term`
-        searches them all, which must give the same set (tests/test_guard_speedups.py).
-        """
-        found: set[str] = set()
-        by_run, always = self._substance_index
-        if every_term:
-            terms = [(key, pattern) for key, pattern, _ in self.data.substance_terms]
-        else:
-            runs = set(WORD_RUN.findall(text))
-            terms = [t for run in runs for t in by_run.get(run, ())] + always
-        for key, pattern in terms:
-            if key == "drugish":
-                found.update(m.group(0) for m in pattern.finditer(text))
-            elif pattern.search(text):
-                found.add(key)
-        found.update(tok for tok in TOKEN.findall(text) if self.unfamiliar(tok))
-        return _outermost(found)
-
-    @cached_property
-    def _substance_index(
-        self,
-    ) -> tuple[dict[str, list[tuple[str, re.Pattern[str]]]], list[tuple[str, re.Pattern[str]]]]:
-        """Substance terms by their leading word run, and the patterns that must always run.
-
-        A term pattern is `(?<![\\w-])term(?![\\w-])`, so it can only match where the text has a
-        word run equal to the term's leading run ("st" for "st john's wort"): only terms whose run
-        occurs in the text need searching (~310 searches per text otherwise, most of a turn's
-        guard time).
-        """
-        by_run: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
-        always: list[tuple[str, re.Pattern[str]]] = []
-        for key, pattern, term in self.data.substance_terms:
-            run = WORD_RUN.match(term) if term is not None else None
-            if run is None:
-                always.append((key, pattern))
-            else:
-                by_run.setdefault(run.group(0), []).append((key, pattern))
-        return by_run, always
+        """Distinct substances named in canonical text (see `SubstanceCounter.find`)."""
+        return self.counter.find(text, every_term=every_term)
 
     def unfamiliar(self, token: str) -> bool:
-        """A word that is neither English (words.yaml), vetted FAQ text nor a cue: maybe a medicine."""
-        if len(token) < 5 or not token.isalpha() or token in self._words:
-            return False
-        stems = [token[: -len(s)] for s in SUFFIXES if token.endswith(s)]
-        stems += [f"{stem}e" for stem in stems]  # "bruising" -> "bruise"
-        familiar = self.data.familiar
-        if any(w in familiar or len(w) < 5 for w in (token, *stems)):
-            return False
-        # An English word with two letters swapped ("natrual") or, if long, one letter missing
-        # ("automaticaly") is a typo, not a medicine. Not a letter added or changed: brand names
-        # are made that way ("concerta" from "concert", "contrave" from "contrive").
-        swaps = (
-            token[:i] + token[i + 1] + token[i] + token[i + 2 :] for i in range(len(token) - 1)
-        )
-        if any(w in familiar for w in swaps):
-            return False
-        return len(token) < TYPO_MIN or not any(
-            Levenshtein.distance(token, w, score_cutoff=1) <= 1
-            for w in self._familiar_by_initial.get(token[:1], ())
-            if len(w) == len(token) + 1
-        )
-
-    @cached_property
-    def _familiar_by_initial(self) -> dict[str, list[str]]:
-        return by_initial(self.data.familiar)
+        """Whether `token` may be a medicine name (see `SubstanceCounter.unfamiliar`)."""
+        return self.counter.unfamiliar(token)
 
     def rule_hits(self, *texts: str) -> list[Evidence]:
         """Every rule that fires on any of `texts` (normalized forms of one message), as evidence."""
@@ -440,30 +377,6 @@ class Guard:
 
 
 URGENT = frozenset({"emergency", "self_harm"})
-
-
-def _outermost(terms: set[str]) -> set[str]:
-    """Terms that are not a word run inside another found term ("vitamin" in "vitamin c")."""
-    if len(terms) < 2:
-        return terms
-    return {
-        term
-        for term in terms
-        if not any(other != term and f" {term} " in f" {other} " for other in terms)
-    }
-
-
-def by_initial(words: Iterable[str]) -> dict[str, list[str]]:
-    """Words grouped by their first letter (the fuzzy matches only compare within a group)."""
-    out: dict[str, list[str]] = {}
-    for word in words:
-        out.setdefault(word[:1], []).append(word)
-    return out
-
-
-def build_known_words(texts: Sequence[str]) -> set[str]:
-    """Words seen in vetted text: never 'corrected' into a cue word."""
-    return {tok for text in texts for tok in TOKEN.findall(normalize(text))}
 
 
 def cosine_rows(
