@@ -93,16 +93,12 @@ class Guard:
         return self.forms(message)[2]
 
     @cached_property
-    def _words(self) -> set[str]:
-        return self.counter.words
-
-    @cached_property
     def _vocab_by_initial(self) -> dict[str, list[str]]:
         return by_initial(self.data.vocabulary)
 
     def _segment(self, token: str) -> str | None:
         """Split a run-together token ("ioverdosed" from "i o v e r d o s e d") into two words."""
-        words = self._words
+        words = self.counter.words
         for cut in range(1, len(token) - 2):
             head, tail = token[:cut], token[cut:]
             if (head in words or head in {"i", "my"}) and tail in self.data.vocabulary:

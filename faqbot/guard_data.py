@@ -83,12 +83,13 @@ class BackgroundFile(Strict):
     messages: list[Annotated[str, Field(min_length=2)]] = Field(min_length=1)
 
 
+Probability = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
 class ClassifierSettings(Strict):
     """When the guard classifier (faqbot/classifier.py) may add a category on its own."""
 
-    thresholds: dict[RuleCategory, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
-        default_factory=dict
-    )
+    thresholds: dict[RuleCategory, Probability] = Field(default_factory=dict)
     margin: float = Field(default=0.02, ge=-1.0, le=1.0)
     min_similarity: float = Field(default=0.0, ge=0.0, le=1.0)
 
@@ -101,9 +102,7 @@ class PassageSettings(Strict):
     categories: list[RuleCategory] = Field(min_length=1)
     # a sentence is short and read out of context: the classifier must be surer than for a
     # whole message (its own thresholds still apply where these are lower or absent)
-    classifier_thresholds: dict[RuleCategory, Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
-        default_factory=dict
-    )
+    classifier_thresholds: dict[RuleCategory, Probability] = Field(default_factory=dict)
 
 
 class SemanticFile(Strict):

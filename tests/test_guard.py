@@ -14,20 +14,18 @@ pytestmark = pytest.mark.slow
 DOSE = re.compile(r"\b\d+(?:\.\d+)?\s*(?:g|grams?|mg|capsules?|tablets?|pills?)\b", re.I)
 
 
+def crisis_rate(bot, path, expected: str | set[str]) -> float:
+    """Share of the cases labelled `expected` (one label or several) given an emergency-kind reply."""
+    from faqbot.evaluate import load_cases, run_case
+
+    labels = {expected} if isinstance(expected, str) else expected
+    cases = [c for c in load_cases(path) if c.expected in labels]
+    return sum(run_case(bot, c)[0] == "emergency" for c in cases) / len(cases)
+
+
 def emergency_kind_recall(bot, path) -> float:
     """Share of emergency and self-harm cases that got an emergency-kind reply."""
-    from faqbot.evaluate import load_cases, run_case
-
-    cases = [c for c in load_cases(path) if c.expected in {"emergency", "self_harm"}]
-    return sum(run_case(bot, c)[0] == "emergency" for c in cases) / len(cases)
-
-
-def crisis_rate(bot, path, expected: str) -> float:
-    """Share of the cases labelled `expected` that got an emergency-kind reply."""
-    from faqbot.evaluate import load_cases, run_case
-
-    cases = [c for c in load_cases(path) if c.expected == expected]
-    return sum(run_case(bot, c)[0] == "emergency" for c in cases) / len(cases)
+    return crisis_rate(bot, path, {"emergency", "self_harm"})
 
 
 def test_dev_emergency_and_self_harm_always_get_the_emergency_reply(bot):
