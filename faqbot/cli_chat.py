@@ -183,15 +183,29 @@ def evaluate(
     calibrate: Annotated[
         bool, typer.Option("--calibrate", help="Search thresholds on the tune split and report.")
     ] = False,
+    hint_review: Annotated[
+        Path | None,
+        typer.Option(
+            "--hint-review",
+            help="Reviewed MedicationQA hints (JSONL of id + reviewed); MedicationQA is then"
+            " reported twice, with its derived hints and with the reviewed ones.",
+        ),
+    ] = None,
 ) -> None:
     """Accuracy per kind, entry accuracy and confusion (retrieval); recall/precision (guard)."""
-    from faqbot.evaluate import format_report, load_cases, run_eval
+    from faqbot.evaluate import format_report, load_cases, load_hint_review, run_eval
 
-    bot = load_bot()
     try:
+        review = load_hint_review(hint_review) if hint_review else None
         sets = {str(f): load_cases(f) for f in files}
+        if review:
+            for f in files:
+                reviewed = load_cases(f, hint_review=review)
+                if [c.expected for c in reviewed] != [c.expected for c in sets[str(f)]]:
+                    sets[f"{f} [hint review]"] = reviewed
     except (OSError, ValueError) as exc:
         raise fail(str(exc)) from None
+    bot = load_bot()
     report = run_eval(
         bot, sets, modes=[m.strip() for m in modes.split(",") if m.strip()], calibrate=calibrate
     )

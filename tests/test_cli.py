@@ -129,3 +129,41 @@ def test_eval_reports_fused_dense_lexical(cli_env, tmp_path: Path):
     modes = report["sets"][str(cases)]
     assert set(modes) == {"fused", "dense", "lexical"}
     assert modes["fused"]["all"]["n"] == 2
+
+
+def test_eval_hint_review_reports_medicationqa_twice(cli_env, tmp_path: Path):
+    cases = tmp_path / "mqa.jsonl"
+    rows = [
+        ("m1", "how many days in a row can i keep taking my antibiotic", "Usage/time"),
+        ("m2", "does your hair grow back once you come off a statin", "Stopping/tapering"),
+        ("m3", "what is the shelf life of eye drops", "Storage and disposal"),
+    ]
+    hint = {"Usage/time": "DOSING", "Stopping/tapering": "DOSING"}
+    cases.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": i,
+                    "question": q,
+                    "question_type": t,
+                    "derived_guardrail_hint": hint.get(t, "OTHER_INFO"),
+                }
+            )
+            + "\n"
+            for i, q, t in rows
+        )
+    )
+    review = tmp_path / "review.jsonl"
+    review.write_text(json.dumps({"id": "m2", "reviewed": "OTHER_INFO"}) + "\n")
+    report = json.loads(
+        run(cli_env, "eval", "--json", "--hint-review", str(review), str(cases)).stdout
+    )
+    raw = report["sets"][str(cases)]["guard"]["all"]
+    reviewed = report["sets"][f"{cases} [hint review]"]["guard"]["all"]
+    assert (raw["categories"]["dosing"]["n"], raw["benign_n"]) == (2, 1)
+    assert (reviewed["categories"]["dosing"]["n"], reviewed["benign_n"]) == (1, 2)
+
+    review.write_text('{"id": "m2", "reviewed": "OTHER_INFO"}\n{"id": "m1"}\n')
+    result = run(cli_env, "eval", "--hint-review", str(review), str(cases))
+    assert result.returncode == 1
+    assert f"{review}:2: not a hint-review row" in result.stderr
