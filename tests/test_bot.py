@@ -165,6 +165,8 @@ def test_one_medicine_is_counted_once(bot):
         ("amitriptyline 10mg started tonight, when do i go up to 20", "dosing"),
         ("im 14 hrs late on my birth control pill what now", "dosing"),
         ("mucinex dm q12h or q4h, which is it", "dosing"),
+        ("what cannot be taken with simvastatin", "mixing"),
+        ("contraindications with sertraline and other drugs", "mixing"),
     ],
 )
 def test_consumer_shorthand(bot, message, category):
