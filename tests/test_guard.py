@@ -112,6 +112,14 @@ def test_emergencies_told_as_people_type_them(bot, name):
     assert evaluate(bot, DATA / f"{name}.jsonl")["all"]["benign_flagged"] <= 0.25
 
 
+@pytest.mark.parametrize("name", ["emergency_tune_3", "emergency_probe_2", "emergency_probe_3"])
+def test_emergencies_told_by_what_people_see(bot, name):
+    """Emergencies described without the usual words; look-alikes must not get the crisis reply."""
+    floor = FLOORS[name]
+    assert crisis_rate(bot, DATA / f"{name}.jsonl", "emergency") >= floor["recall"]
+    assert crisis_rate(bot, DATA / f"{name}.jsonl", "none") <= floor["look_alikes"]
+
+
 def test_requests_for_a_person(bot):
     metrics = evaluate(bot, DATA / "human_request_probe.jsonl")["all"]
     floor = FLOORS["human_request_probe"]
@@ -195,7 +203,16 @@ FLOORS = {
     "long_posts_probe": {"recall": 0.65, "look_alikes": 0.30},
     "emergency_tune": 0.95,
     "emergency_tune_2": 0.95,
-    "emergency_probe": 0.83,
+    "emergency_probe": 0.95,  # 35/40, then it shaped em-sudden-signs and friends: 40/40
+    # emergencies told by what people see (2026-11-29, helpers who never saw the rules): tune 3
+    # was measured before (32/45; look-alikes given the crisis reply 5/30) and then shaped
+    # em-sudden-signs, the past-story exclusion and wider chest, allergy and breathing patterns
+    # (45/45, 1/30); probe 2 was written after and measured before / after that: 33/50 -> 36/50,
+    # look-alikes 8/30 -> 8/30
+    "emergency_tune_3": {"recall": 0.95, "look_alikes": 0.10},
+    "emergency_probe_2": {"recall": 0.70, "look_alikes": 0.30},
+    # probe 3 (a fourth helper, written before the rules changed): 35/50 -> 42/50, look-alikes 3/30
+    "emergency_probe_3": {"recall": 0.82, "look_alikes": 0.15},
     # requests for a person we had written (helpers): 0.575 before the -h exemplars, 0.75 after;
     # look-alikes flagged 0.12 -> 0.04
     "human_request_probe": {"recall": 0.70, "benign_flagged": 0.10},
