@@ -82,6 +82,7 @@ class Guard:
             lang: frozenset(words) for lang, words in data.languages.stopwords.items()
         }
         self.continuations = [re.compile(p) for p in data.semantic.continuations]
+        self.not_happening = [data.pattern(p) for p in data.semantic.not_happening]
 
     # ------------------------------------------------------------------ text preparation
     def canonical(self, message: str) -> str:
@@ -300,8 +301,13 @@ class Guard:
         lang = self.language_hit(message)
         if lang:
             evidence.append(lang)
-        evidence += self._semantic_policy(evidence, self.semantic_hits(vector))
-        evidence += self._passage_policy(evidence, self.passage_hits(passage_vectors))
+        semantic, passages = self.semantic_hits(vector), self.passage_hits(passage_vectors)
+        if any(p.search(forms[1]) for p in self.not_happening):  # over, or only a possibility
+            semantic, passages = (
+                [e for e in hits if e.category != "emergency"] for hits in (semantic, passages)
+            )
+        evidence += self._semantic_policy(evidence, semantic)
+        evidence += self._passage_policy(evidence, passages)
         if not evidence and history:
             evidence += self._context_hits(forms, history)
         return self._verdict(evidence)

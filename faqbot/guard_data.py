@@ -115,6 +115,9 @@ class SemanticFile(Strict):
     passages: PassageSettings | None = None
     wrappers: list[str] = Field(default_factory=list)
     continuations: list[str] = Field(default_factory=list)
+    # a semantic emergency match (never a rule) is dropped when one of these matches: a danger
+    # told as a story that is over, or asked about as a possibility ({lexicon} allowed)
+    not_happening: list[str] = Field(default_factory=list)
     related: dict[str, list[str]] = Field(default_factory=dict)
     starters: list[str] = Field(default_factory=list)
 
@@ -276,24 +279,29 @@ def load_guard_data(folder: Path, problems: list[Problem]) -> GuardData | None:
 
 
 def _check_compiled(data: GuardData, docs: dict[str, YamlDoc], problems: list[Problem]) -> bool:
+    patterns = [
+        (docs["rules"], ("rules", i, part, j), f"rule {rule.id}", pattern)
+        for i, rule in enumerate(data.rules.rules)
+        for part in ("all", "none")
+        for j, pattern in enumerate(getattr(rule, part))
+    ] + [
+        (docs["semantic"], ("not_happening", j), "not_happening", pattern)
+        for j, pattern in enumerate(data.semantic.not_happening)
+    ]
     ok = True
     known = set(data.lexicons.lexicons) | set(data.lexicons.groups) | {"drugish"}
-    for i, rule in enumerate(data.rules.rules):
-        for part in ("all", "none"):
-            for j, pattern in enumerate(getattr(rule, part)):
-                where = (str(docs["rules"].path), docs["rules"].line_of(("rules", i, part, j)))
-                missing = set(PLACEHOLDER.findall(pattern)) - known
-                if missing:
-                    problems.append(
-                        Problem(*where, f"rule {rule.id}: unknown lexicon {sorted(missing)}")
-                    )
-                    ok = False
-                    continue
-                try:
-                    data.pattern(pattern)
-                except re.error as exc:
-                    problems.append(Problem(*where, f"rule {rule.id}: bad pattern: {exc}"))
-                    ok = False
+    for doc, loc, what, pattern in patterns:
+        where = (str(doc.path), doc.line_of(loc))
+        missing = set(PLACEHOLDER.findall(pattern)) - known
+        if missing:
+            problems.append(Problem(*where, f"{what}: unknown lexicon {sorted(missing)}"))
+            ok = False
+            continue
+        try:
+            data.pattern(pattern)
+        except re.error as exc:
+            problems.append(Problem(*where, f"{what}: bad pattern: {exc}"))
+            ok = False
     ok &= _check_unique(data, docs, problems)
     return ok
 

@@ -319,3 +319,34 @@ def test_every_vetted_question_asked_verbatim_gets_its_entry(bot):
                 reply.kind,
                 reply.category,
             )
+
+
+@pytest.mark.parametrize(
+    ("message", "emergency"),
+    [
+        ("grandpa's face is drooping on one side and he cant lift his left arm", True),
+        ("throwing up what looks like coffee grounds and i feel faint", True),
+        ("my wife is 32 weeks pregnant and soaking through pads, belly rock hard", True),
+        ("his lips are getting kind of dark and he only breathes every few seconds", True),
+        (
+            "years ago my sister went blue after mixing pills and vodka, shes fine now. how common?",
+            False,
+        ),
+        ("if my toddler ever got into my kratom capsules what would happen", False),
+        ("my cpr instructor said to check breathing first, is that still the rule", False),
+    ],
+)
+def test_emergency_told_by_signs_and_stories_that_are_over(bot, message, emergency):
+    reply = Chat(bot) >> message
+    assert (reply.kind == "emergency") is emergency, (reply.kind, reply.category)
+
+
+def test_a_story_that_is_over_drops_only_semantic_emergency_matches(bot):
+    """not_happening (semantic.yaml) silences exemplar matches, never rules or the present tense."""
+    message = "if my toddler ever got into my kratom capsules what would happen"
+    forms = bot.guard.forms(message)
+    vector = bot.encoder.encode([forms[2]])[0]
+    assert any(e.category == "emergency" for e in bot.guard.semantic_hits(vector))
+    assert bot.guard.check(message, vector=vector).category != "emergency"
+    ongoing = "years ago he had one like this too but now hes not breathing"
+    assert (Chat(bot) >> ongoing).kind == "emergency"

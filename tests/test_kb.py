@@ -220,6 +220,17 @@ def test_guard_rule_with_bad_regex_is_reported_with_line(scratch_kb):
     )
 
 
+def test_not_happening_pattern_with_unknown_lexicon_is_reported_with_line(scratch_kb):
+    semantic = scratch_kb / "guardrails" / "semantic.yaml"
+    text = semantic.read_text().replace("{past_story}", "{past_storys}", 1)
+    semantic.write_text(text)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "{past_storys}" in ln)
+    assert any(
+        p.startswith(f"{semantic}:{line}:") and "not_happening: unknown lexicon" in p
+        for p in problems_for(scratch_kb)
+    )
+
+
 def test_non_yaml_file_in_faq_is_reported(scratch_kb):
     stray = scratch_kb / "faq" / "basics" / "notes.txt"
     stray.write_text("hello")
