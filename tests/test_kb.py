@@ -210,25 +210,19 @@ def test_resource_digits_must_match_letters(scratch_kb):
     assert any("does not match 1-800-662-HELP" in p for p in problems_for(scratch_kb))
 
 
-def test_guard_rule_with_bad_regex_is_reported_with_line(scratch_kb):
-    rules = scratch_kb / "guardrails" / "rules.yaml"
-    text = rules.read_text().replace("'\\b(potentiat", "'\\b((potentiat", 1)
-    rules.write_text(text)
-    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "((potentiat" in ln)
-    assert any(
-        p.startswith(f"{rules}:{line}:") and "bad pattern" in p for p in problems_for(scratch_kb)
-    )
-
-
-def test_not_happening_pattern_with_unknown_lexicon_is_reported_with_line(scratch_kb):
-    semantic = scratch_kb / "guardrails" / "semantic.yaml"
-    text = semantic.read_text().replace("{past_story}", "{past_storys}", 1)
-    semantic.write_text(text)
-    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "{past_storys}" in ln)
-    assert any(
-        p.startswith(f"{semantic}:{line}:") and "not_happening: unknown lexicon" in p
-        for p in problems_for(scratch_kb)
-    )
+@pytest.mark.parametrize(
+    ("name", "old", "new", "problem"),
+    [
+        ("rules.yaml", "'\\b(potentiat", "'\\b((potentiat", "bad pattern"),
+        ("semantic.yaml", "{past_story}", "{past_storys}", "not_happening: unknown lexicon"),
+    ],
+)
+def test_broken_guard_pattern_is_reported_with_line(scratch_kb, name, old, new, problem):
+    path = scratch_kb / "guardrails" / name
+    text = path.read_text().replace(old, new, 1)
+    path.write_text(text)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if new in ln)
+    assert any(p.startswith(f"{path}:{line}:") and problem in p for p in problems_for(scratch_kb))
 
 
 def test_non_yaml_file_in_faq_is_reported(scratch_kb):
