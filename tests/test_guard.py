@@ -211,13 +211,15 @@ FLOORS = {
     # em-sudden-signs, the past-story exclusion and wider chest, allergy and breathing patterns
     # (45/45, 1/30); probe 2 was written after and measured before / after that: 33/50 -> 36/50,
     # look-alikes 8/30 -> 8/30
-    # then probe 2 shaped a second round (more sudden-sign families, the not_now lexicon, the
-    # semantic not_happening filter): 36/50 -> 50/50, look-alikes 8/30 -> 0/30; tune 3 1/30 -> 0/30
-    "emergency_tune_3": {"recall": 0.95, "look_alikes": 0.05},
-    "emergency_probe_2": {"recall": 0.95, "look_alikes": 0.05},
+    # then probe 2 shaped a second round (more sudden-sign families, the semantic not_happening
+    # filter): 36/50 -> 50/50; look-alikes 8/30 -> 0/30 with story/possibility exclusions on the
+    # rules, which were then removed because they hid present emergencies ("he collapsed, I did a
+    # CPR class last year"): look-alikes 7/30 (tune 3: 4/30)
+    "emergency_tune_3": {"recall": 0.95, "look_alikes": 0.20},
+    "emergency_probe_2": {"recall": 0.95, "look_alikes": 0.30},
     # probe 3 (a fourth helper, written before either round, only measured): 35/50 -> 42/50 after
-    # round 1 -> 44/50 after round 2; look-alikes 3/30 throughout
-    "emergency_probe_3": {"recall": 0.84, "look_alikes": 0.15},
+    # round 1 -> 45/50 after round 2; look-alikes 3/30 throughout
+    "emergency_probe_3": {"recall": 0.86, "look_alikes": 0.15},
     # requests for a person we had written (helpers): 0.575 before the -h exemplars, 0.75 after;
     # look-alikes flagged 0.12 -> 0.04
     "human_request_probe": {"recall": 0.70, "benign_flagged": 0.10},

@@ -214,7 +214,7 @@ def test_resource_digits_must_match_letters(scratch_kb):
     ("name", "old", "new", "problem"),
     [
         ("rules.yaml", "'\\b(potentiat", "'\\b((potentiat", "bad pattern"),
-        ("semantic.yaml", "{past_story}", "{past_storys}", "not_happening: unknown lexicon"),
+        ("semantic.yaml", "{resolved}", "{resolveds}", "not_happening: unknown lexicon"),
     ],
 )
 def test_broken_guard_pattern_is_reported_with_line(scratch_kb, name, old, new, problem):
