@@ -82,6 +82,12 @@ def test_emergency_reply_puts_911_and_poison_help_first(bot):
     assert reply.suggestions == [] and reply.entry_id is None
 
 
+def test_emergency_first_line_names_stroke_signs_and_heavy_bleeding(bot):
+    reply = Chat(bot) >> "dads face is drooping on one side what does that mean"
+    first = reply.text.splitlines()[0]
+    assert first.startswith("Call 911 now") and "stroke" in first and "bleeding" in first
+
+
 def test_locale_changes_the_numbers(bot):
     reply = Chat(bot, locale="en-GB") >> "my friend collapsed after taking kratom and won't wake up"
     assert reply.kind == "emergency" and "999" in reply.text.splitlines()[0]
