@@ -65,9 +65,10 @@ def long_message_times(
 
     def check(message: str) -> None:
         vector = encoder.encode([guard.semantic_text(message)])[0]
-        passages = guard.passages(message) if split else []
-        vectors = list(encoder.encode(passages)) if passages else []
-        guard.check(message, vector=vector, passage_vectors=vectors)
+        guard.check(message, vector=vector, embed=embed if split else None)
+
+    def embed(texts: list[str]) -> list[Any]:
+        return list(encoder.encode(texts)) if texts else []
 
     return time_calls(check, messages)
 

@@ -153,7 +153,7 @@ class Bot:
             history=conversation.guard_history(),
             vector=vector,
             forms=forms,
-            passage_vectors=self._encode_many(self.guard.passages(text)),
+            embed=self._encode_many,
         )
         if verdict.flagged:
             return BotTurn(text, self._guarded(verdict, locale), verdict)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -288,26 +288,27 @@ class Guard:
         history: Sequence[PastTurn] = (),
         vector: Vectors | None = None,
         forms: tuple[str, str, str] | None = None,
-        passage_vectors: Sequence[Vectors] = (),
+        embed: Callable[[list[str]], Sequence[Vectors]] | None = None,
     ) -> Verdict:
         """The verdict for `message`, given earlier turns and its embedding (if available).
 
         `forms` is `self.forms(message)` when the caller already has it (the Bot embeds its
         unwrapped form first), so the message is not normalized and corrected twice.
-        `passage_vectors` embed `self.passages(message)`, the sentences of a long message.
+        `embed` (texts -> vectors) enables the passage check: the sentences of a long message are
+        embedded and checked only when nothing urgent was found already. A sentence may add an
+        urgent category also where rules gave a redirect: the dosing or mixing talk is often in
+        other sentences.
         """
         forms = forms or self.forms(message)
         evidence = self.rule_hits(*forms)
         lang = self.language_hit(message)
         if lang:
             evidence.append(lang)
-        semantic, passages = self.semantic_hits(vector), self.passage_hits(passage_vectors)
-        if any(p.search(forms[1]) for p in self.not_happening):  # over, or only a possibility
-            semantic, passages = (
-                [e for e in hits if e.category != "emergency"] for hits in (semantic, passages)
-            )
-        evidence += self._semantic_policy(evidence, semantic)
-        evidence += self._passage_policy(evidence, passages)
+        over = any(p.search(forms[1]) for p in self.not_happening)  # over, or only a possibility
+        evidence += self._semantic_policy(evidence, _unless_over(self.semantic_hits(vector), over))
+        if embed is not None and not any(e.category in URGENT for e in evidence):
+            passages = self.passage_hits(embed(self.passages(message)))
+            evidence += _unless_over(passages, over)
         if not evidence and history:
             evidence += self._context_hits(forms, history)
         return self._verdict(evidence)
@@ -324,13 +325,6 @@ class Guard:
             and e.category in {"emergency", "self_harm"}
             and e.score >= strong
         ]
-
-    def _passage_policy(self, found: list[Evidence], passages: list[Evidence]) -> list[Evidence]:
-        """A sentence may add an urgent category the whole message did not get, also when
-        rules gave it a redirect: the dosing or mixing talk is often in other sentences."""
-        if any(e.category in URGENT for e in found):
-            return []
-        return passages
 
     def _context_hits(
         self, forms: tuple[str, str, str], history: Sequence[PastTurn]
@@ -379,6 +373,11 @@ class Guard:
 
 
 URGENT = frozenset({"emergency", "self_harm"})
+
+
+def _unless_over(hits: list[Evidence], over: bool) -> list[Evidence]:
+    """Semantic hits without emergency ones when the message says the danger is not happening."""
+    return [e for e in hits if not (over and e.category == "emergency")]
 
 
 def cosine_rows(
