@@ -8,6 +8,7 @@ from faqbot.bot import Bot, MessageError
 from faqbot.dialog import Conversation, Turn, contextual_query
 from faqbot.guard import Guard
 from faqbot.render import Renderer, to_html
+from tests.evalkit import DATA
 
 pytestmark = pytest.mark.slow
 
@@ -113,6 +114,27 @@ def test_human_request_says_nobody_replies_here(bot):
 def test_sourcing_is_declined_without_names(bot):
     reply = Chat(bot) >> "where can I buy kratom online"
     assert (reply.kind, reply.category) == ("out_of_scope", "sourcing")
+
+
+def test_every_reply_that_is_not_an_answer_shows_where_help_is(bot):
+    """A missed emergency lands in a fallback, clarify or out-of-scope reply: each of those (the
+    retrieval dev set gives all three) ends with the emergency number and Poison Help."""
+    from faqbot.evaluate import load_cases
+
+    seen = set()
+    for case in load_cases(DATA / "retrieval_dev.jsonl"):
+        reply = Chat(bot) >> case.message
+        if reply.kind in {"fallback", "clarify", "out_of_scope"} and reply.category is None:
+            seen.add(reply.kind)
+            assert "call 911" in reply.text and "Poison Help at 1-800-222-1222" in reply.text, (
+                case.id,
+                reply.text,
+            )
+    assert seen == {"fallback", "clarify", "out_of_scope"}
+    british = Chat(bot, locale="en-GB") >> "does turmeric help joint pain"
+    assert british.kind == "fallback" and "call 999" in british.text and "111" in british.text
+    sourcing = Chat(bot) >> "where can i buy kratom"
+    assert sourcing.category == "sourcing" and "911" not in sourcing.text
 
 
 def test_smalltalk_and_out_of_scope(bot):
