@@ -378,6 +378,19 @@ def test_every_vetted_question_asked_verbatim_gets_its_entry(bot):
         "my dads arm went numb and heavy all of a sudden and his speech is slurred",
         "i'm 30 weeks pregnant and bleeding a lot, soaked a pad in 20 minutes",
         "the dog chewed through my kratom capsule bottle and now he is shaking and drooling",
+        # round 5
+        "my husband stopped drinking three days ago and now he's shaking and seeing spiders",
+        "my son fell off the roof and says his neck hurts and his fingers are numb",
+        "I think my mom took her heart pills twice this morning and now she's really dizzy and slow",
+        "suddenly lost the sight in my right eye like a curtain coming down",
+        "we got out of a house fire and my daughter is coughing up black stuff and wheezing",
+        "found the dog chewing on my fentanyl patch",
+        "my teenage son has sudden terrible pain in his testicle and is throwing up",
+        "grandma has a fever and all of a sudden she doesn't know who I am",
+        "found him outside in the cold, shivering so hard and slurring his words",
+        "my pulse is 38 and I feel like I'm going to pass out",
+        "my dad's chest feels like an elephant is sitting on it and he's sweaty",
+        "her lips look dusky and her breathing sounds crackly",
     ],
 )
 def test_emergency_told_by_signs(bot, message):
@@ -397,6 +410,14 @@ def test_emergency_told_by_signs(bot, message):
         "my hand went numb this morning from sleeping on it",
         "does a rash that doesn't fade under a glass always mean meningitis?",
         "why does kratom make me sweat so much, I'm diabetic too",
+        "I fell off a ladder last summer and my back still aches sometimes",
+        "my eyes get blurry when I'm tired from screens",
+        "I smoke cigarettes and my voice is always a bit hoarse",
+        "can I cut a lidocaine patch in half for my knee",
+        "I'm always freezing and shivering in the office, is that a thyroid thing",
+        "my resting heart rate is 48, I'm a runner, is that ok?",
+        "I got kicked in the balls playing soccer yesterday, it's sore but better",
+        "is it normal to see things when you're half asleep",
     ],
 )
 def test_red_flag_families_leave_everyday_complaints_alone(bot, message):

@@ -120,6 +120,8 @@ def test_emergencies_told_as_people_type_them(bot, name):
         "emergency_probe_3",
         "emergency_tune_4",
         "emergency_probe_4",
+        "emergency_tune_5",
+        "emergency_probe_5",
     ],
 )
 def test_emergencies_told_by_what_people_see(bot, name):
@@ -233,7 +235,12 @@ FLOORS = {
     # and shaped the em-rf-* red-flag families (60/60, 4/40); probe 4 was written beside it and
     # only measured, aggregates only: 27/50 -> 35/50, look-alikes 4/30 -> 4/30
     "emergency_tune_4": {"recall": 0.95, "look_alikes": 0.15},
-    "emergency_probe_4": {"recall": 0.68, "look_alikes": 0.20},
+    # round 5 (two more helpers): tune 5 43/60 before round 4, 45/60 after it, then shaped round 5
+    # (60/60, look-alikes 3/40 -> 1/40); probe 5 only measured: 35/50 before round 4, 40/50 after
+    # it, 41/50 after round 5 (look-alikes 4/30 throughout); probe 4 after round 5: 36/50, 3/30
+    "emergency_probe_4": {"recall": 0.70, "look_alikes": 0.20},
+    "emergency_tune_5": {"recall": 0.95, "look_alikes": 0.10},
+    "emergency_probe_5": {"recall": 0.78, "look_alikes": 0.20},
     # requests for a person we had written (helpers): 0.575 before the -h exemplars, 0.75 after;
     # look-alikes flagged 0.12 -> 0.04
     "human_request_probe": {"recall": 0.70, "benign_flagged": 0.10},
