@@ -87,6 +87,9 @@ def test_emergency_first_line_names_stroke_signs_and_heavy_bleeding(bot):
     reply = Chat(bot) >> "dads face is drooping on one side what does that mean"
     first = reply.text.splitlines()[0]
     assert first.startswith("Call 911 now") and "stroke" in first and "bleeding" in first
+    # the red-flag families reach dangers the list cannot name one by one
+    assert "choking" in first and "whenever a life may be in danger" in first
+    assert "988" not in reply.text  # a stroke is not an overdose: no intent question
 
 
 def test_locale_changes_the_numbers(bot):
