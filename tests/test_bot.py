@@ -394,6 +394,7 @@ def test_every_vetted_question_asked_verbatim_gets_its_entry(bot):
         "my pulse is 38 and I feel like I'm going to pass out",
         "my dad's chest feels like an elephant is sitting on it and he's sweaty",
         "her lips look dusky and her breathing sounds crackly",
+        "im 34 weeks and my face and hands suddenly swelled up and im seeing spots",
     ],
 )
 def test_emergency_told_by_signs(bot, message):
@@ -421,6 +422,7 @@ def test_emergency_told_by_signs(bot, message):
         "my resting heart rate is 48, I'm a runner, is that ok?",
         "I got kicked in the balls playing soccer yesterday, it's sore but better",
         "is it normal to see things when you're half asleep",
+        "can i take tylenol while pregnant, my feet swell a lot",
     ],
 )
 def test_red_flag_families_leave_everyday_complaints_alone(bot, message):
