@@ -283,6 +283,11 @@ class BrokenEncoder:
         raise OSError("model file vanished")
 
 
+def rule_hits(bot, message: str) -> list:
+    """The rules (only) that fire on a message, as evidence."""
+    return bot.guard.rule_hits(*bot.guard.forms(message))
+
+
 def variant(bot, **changes) -> Bot:
     parts = {
         "kb": bot.kb,
@@ -428,8 +433,7 @@ def test_emergency_told_by_signs(bot, message):
     ],
 )
 def test_red_flag_families_leave_everyday_complaints_alone(bot, message):
-    hits = bot.guard.rule_hits(*bot.guard.forms(message))
-    assert not [e.ref for e in hits if e.ref.startswith("em-rf-")]
+    assert not [e.ref for e in rule_hits(bot, message) if e.ref.startswith("em-rf-")]
 
 
 def test_a_danger_that_is_over_drops_only_semantic_emergency_matches(bot):
@@ -468,5 +472,4 @@ def test_intent_told_in_passing(bot, message):
     ],
 )
 def test_intent_rules_leave_ordinary_disappointment_and_counting_alone(bot, message):
-    hits = bot.guard.rule_hits(*bot.guard.forms(message))
-    assert not [e.ref for e in hits if e.category == "self_harm"]
+    assert not [e.ref for e in rule_hits(bot, message) if e.category == "self_harm"]
