@@ -365,8 +365,11 @@ class Guard:
         refs = {e.ref for e in evidence}
         rules = self._rules
         pet = any(rules[r].pet for r in refs if r in rules)
-        unknown = category == "emergency" and any(
-            rules[r].intent_unknown for r in refs if r in rules
+        # an emergency that may be deliberate, or that comes with signs of self-harm, also names
+        # the crisis line ("I want to take all my pills and not wake up" is both)
+        unknown = category == "emergency" and (
+            any(rules[r].intent_unknown for r in refs if r in rules)
+            or any(e.category == "self_harm" for e in evidence)
         )
         ordered = sorted(evidence, key=lambda e: (e.category != category, e.source != "rule"))
         return Verdict(category=category, evidence=ordered, pet=pet, intent_unknown=unknown)
