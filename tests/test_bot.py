@@ -216,6 +216,9 @@ def test_one_medicine_is_counted_once(bot):
         ("mucinex dm q12h or q4h, which is it", "dosing"),
         ("what cannot be taken with simvastatin", "mixing"),
         ("contraindications with sertraline and other drugs", "mixing"),
+        # rationing pills is a dosing decision
+        ("can i cut my oxycodone in half to make it last", "dosing"),
+        ("can i split my xanax to make it last till my refill", "dosing"),
     ],
 )
 def test_consumer_shorthand(bot, message, category):
@@ -418,6 +421,9 @@ def test_every_vetted_question_asked_verbatim_gets_its_entry(bot):
         "my dad's chest feels like an elephant is sitting on it and he's sweaty",
         "her lips look dusky and her breathing sounds crackly",
         "im 34 weeks and my face and hands suddenly swelled up and im seeing spots",
+        # sick after taking something (em-rf-sick-after-taking)
+        "hes been throwing up for hours after taking kratom and cant keep water down",
+        "i drank kratom tea and 3 glasses of wine and now im really dizzy and throwing up",
     ],
 )
 def test_emergency_told_by_signs(bot, message):
@@ -446,6 +452,9 @@ def test_emergency_told_by_signs(bot, message):
         "I got kicked in the balls playing soccer yesterday, it's sore but better",
         "is it normal to see things when you're half asleep",
         "can i take tylenol while pregnant, my feet swell a lot",
+        "kratom makes me throw up sometimes, is that normal",
+        "i had the flu and took tylenol and cant keep water down",
+        "i threw up once after taking kratom last week but im fine now",
     ],
 )
 def test_red_flag_families_leave_everyday_complaints_alone(bot, message):
