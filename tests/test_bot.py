@@ -72,6 +72,9 @@ def test_context_turns_dosing_and_mixing_and_emergency(bot):
     chat >> "my friend took kratom"
     reply = chat >> "now he is not breathing"
     assert reply.kind == "emergency" and reply.text.startswith("Call 911 now")
+    chat = Chat(bot)
+    chat >> "i drink most nights"  # a habit first, then the substance: mixing, not a maximum
+    assert (chat >> "is kratom ok with that").category == "mixing"
 
 
 def test_emergency_reply_puts_911_and_poison_help_first(bot):
@@ -219,6 +222,7 @@ def test_one_medicine_is_counted_once(bot):
         # rationing pills is a dosing decision
         ("can i cut my oxycodone in half to make it last", "dosing"),
         ("can i split my xanax to make it last till my refill", "dosing"),
+        ("i drink most nights, is kratom ok with that", "mixing"),
     ],
 )
 def test_consumer_shorthand(bot, message, category):
