@@ -125,6 +125,14 @@ def test_wishing_not_to_wake_up_is_self_harm_not_someone_unresponsive(bot):
     assert (
         Chat(bot) >> "my kid wont wake up for school every morning, any tips"
     ).kind != "emergency"
+    # hard to wake after taking something is an emergency; on a school morning it is not
+    reply = Chat(bot) >> "my husband mixed kratom and alcohol and now hes really hard to wake up"
+    assert reply.category == "emergency"
+    for everyday in (
+        "my teenager is so hard to wake up in the morning",
+        "hes hard to wake up after a late night",
+    ):
+        assert "em-hard-to-wake" not in [e.ref for e in rule_hits(bot, everyday)]
 
 
 def test_human_request_says_nobody_replies_here(bot):
@@ -223,6 +231,8 @@ def test_one_medicine_is_counted_once(bot):
         ("can i cut my oxycodone in half to make it last", "dosing"),
         ("can i split my xanax to make it last till my refill", "dosing"),
         ("i drink most nights, is kratom ok with that", "mixing"),
+        ("how long of a break do i need to reset my kratom tolerance", "dosing"),
+        ("toss and wash, how much at a time", "dosing"),  # kratom slang for swallowing powder
     ],
 )
 def test_consumer_shorthand(bot, message, category):
