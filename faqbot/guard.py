@@ -337,7 +337,9 @@ class Guard:
         out = [
             Evidence(category=e.category, source="context", ref=f"joined:{e.ref}") for e in joined
         ]
-        if previous.category in {"dosing", "mixing"} and any(
+        # a follow-up that continues the last turn keeps its category: "and both at once?" after
+        # a dosing question, "and i have the pills ready" after a self-harm disclosure
+        if previous.category in {"dosing", "mixing", *URGENT} and any(
             p.search(text) for p in self.continuations
         ):
             out.append(Evidence(category=previous.category, source="context", ref="continuation"))

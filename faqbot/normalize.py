@@ -24,7 +24,8 @@ KEEP_AS_IS = re.compile(
 )
 SPACED = re.compile(r"(?<![a-z0-9])[a-z](?: [a-z]){2,}(?![a-z0-9])")
 RUNS = re.compile(r"([a-z])\1{2,}")
-NOT_WORD = re.compile(r"[^a-z0-9\-'.]")
+NOT_WORD = re.compile(r"[^a-z0-9\-'.@$]")  # @ and $ stay until leetspeak is read ("kr@tom")
+LEFTOVER = re.compile(r"[@$]")
 # Shorthand whose symbol carries meaning the guard needs ("zoloft + beer", "advil w/ food",
 # "diff b/w x and y", "what % cream"): spelled out before other symbols become spaces.
 SHORTHAND = [
@@ -68,7 +69,7 @@ def _normalize_once(text: str) -> str:
     # one space per character keeps "h o w  m u c h" apart
     text = NOT_WORD.sub(" ", _spell_out(fold(text)))
     tokens = [_unleet(tok.strip("'.-?")) for tok in text.split(" ")]
-    text = _join_spaced(" ".join(tokens))
+    text = _join_spaced(LEFTOVER.sub(" ", " ".join(tokens)))
     text = RUNS.sub(r"\1\1", text)
     return " ".join(text.split())
 

@@ -24,6 +24,8 @@ CASES = [
     ("diff b/w losartan & valsartan", "diff between losartan and valsartan"),
     ("what % hydrocortisone", "what percent hydrocortisone"),
     ("mucinex q12h", "mucinex q12h"),  # a dosing interval is not leetspeak
+    ("h0w much kr@tom sh0uld i t@ke", "how much kratom should i take"),  # @ and $ are letters
+    ("$20 of kr$tom", "20 of krstom"),  # a $ that is not inside a word is dropped
 ]
 
 
