@@ -43,6 +43,7 @@ class SubstanceCounter:
         searches them all, which must give the same set (tests/test_guard_speedups.py).
         """
         found: set[str] = set()
+        grouped: dict[str, str] = {}  # what a kratom or generic term matched -> its group key
         by_run, always = self._substance_index
         if every_term:
             terms = [(key, pattern) for key, pattern, _ in self.data.substance_terms]
@@ -52,10 +53,12 @@ class SubstanceCounter:
         for key, pattern in terms:
             if key == "drugish":
                 found.update(m.group(0) for m in pattern.finditer(text))
-            elif pattern.search(text):
+            elif match := pattern.search(text):
                 found.add(key)
+                if match.group(0) != key:
+                    grouped[match.group(0)] = key
         found.update(tok for tok in TOKEN.findall(text) if self.unfamiliar(tok))
-        return _outermost(found)
+        return _outermost(found, grouped)
 
     @cached_property
     def _substance_index(
@@ -106,14 +109,16 @@ class SubstanceCounter:
         return by_initial(self.data.familiar)
 
 
-def _outermost(terms: set[str]) -> set[str]:
-    """Terms that are not a word run inside another found term ("vitamin" in "vitamin c")."""
+def _outermost(terms: set[str], grouped: dict[str, str] | None = None) -> set[str]:
+    """Terms that are not a word run inside another found term ("vitamin" in "vitamin c"), nor
+    inside what a term of a group matched ("shots" in "kratom shots", which counts as kratom)."""
     if len(terms) < 2:
         return terms
+    spans = {term: term for term in terms} | (grouped or {})
     return {
         term
         for term in terms
-        if not any(other != term and f" {term} " in f" {other} " for other in terms)
+        if not any(key != term and f" {term} " in f" {span} " for span, key in spans.items())
     }
 
 
