@@ -109,12 +109,12 @@ class SubstanceCounter:
         return by_initial(self.data.familiar)
 
 
-def _outermost(terms: set[str], grouped: dict[str, str] | None = None) -> set[str]:
+def _outermost(terms: set[str], grouped: dict[str, str]) -> set[str]:
     """Terms that are not a word run inside another found term ("vitamin" in "vitamin c"), nor
     inside what a term of a group matched ("shots" in "kratom shots", which counts as kratom)."""
     if len(terms) < 2:
         return terms
-    spans = {term: term for term in terms} | (grouped or {})
+    spans = {term: term for term in terms} | grouped
     return {
         term
         for term in terms
