@@ -499,6 +499,23 @@ def test_every_vetted_question_asked_verbatim_gets_its_entry(bot):
         # sick after taking something (em-rf-sick-after-taking)
         "hes been throwing up for hours after taking kratom and cant keep water down",
         "i drank kratom tea and 3 glasses of wine and now im really dizzy and throwing up",
+        # round 6 (rules.yaml em-rf-long-lie, em-rf-hip, em-rf-rigid-belly and widenings)
+        "came home and found my grandpa on the bathroom floor, he says hes been there since last night",
+        "my aunt slipped on the ice and her leg looks shorter and turned out, she cant stand",
+        "my son has sudden belly pain and his stomach is hard as a board, hes pale and sweating",
+        "my toddler was chewing on a blister pack of my pain pills and now hes really sleepy",
+        "my wife took her night meds and then took them all over again by accident, now she keeps"
+        " nodding off mid sentence",
+        "dad is diabetic and hes shaky, sweaty and making no sense",
+        "grandma's heating is broken and she stopped shivering and is acting confused",
+        "my roommate took kratom and xanax and his breathing is heavy and slow",
+        "her cut is spurting and wont stop even with pressure",
+        "the towel is soaked through and it keeps bleeding from his leg",
+        "my neighbor collapsed on the sidewalk and isnt moving",
+        "the pain in his chest goes down his left arm and hes clammy",
+        "he was working in the sun all day and now his skin is hot and dry and hes confused",
+        "my dad had a heart attack two years ago and now hes got chest pain again and is sweating",
+        "grandma fell asleep after her kratom tea and her snoring sounds really wrong",
     ],
 )
 def test_emergency_told_by_signs(bot, message):
@@ -534,6 +551,38 @@ def test_emergency_told_by_signs(bot, message):
 )
 def test_red_flag_families_leave_everyday_complaints_alone(bot, message):
     assert not [e.ref for e in rule_hits(bot, message) if e.ref.startswith("em-rf-")]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # a nerve pain that runs down an arm is not chest pain; a past heart attack is not one now
+        "my neck pain is shooting down my arm, is that a pinched nerve",
+        "my dad had a heart attack two years ago, can he use kratom for his knee pain",
+        # an injury "on my shin" or a burning on the skin (neuropathy) is not self-harm
+        "got a big bruise on my shin from the coffee table, im on blood thinners, normal?",
+        "i have a cut on my hand from gardening, will it heal faster with vitamin e",
+        "i have burning on my skin from nerve pain, does kratom help neuropathy",
+        # breathing slowly on purpose, a teething toddler, a back stretch on the floor
+        "breathing exercises make my breathing heavy and slow, does that help pain",
+        "my toddler is chewing on everything, is teething gel ok",
+        "i lay on the floor for an hour doing my back stretches, is that too long",
+        # mild withdrawal and a side effect (none-w* exemplars keep the classifier off them)
+        "i get a bit dizzy when i stand up after taking kratom, is that normal",
+        "my mom stopped her pain pills last week and she is achy and cant sleep, how long will"
+        " this last",
+        # typed as this site's readers talk about their pain (README "Everyday pain talk")
+        "my back is on fire today and my legs feel weak after standing all shift",
+        "i get pins and needles in my feet when i sit cross legged",
+        "i get chest tightness when im anxious about my pain, my doctor says its panic",
+        "my chest hurts when i cough from this cold",
+        "woke up with my whole body aching and my hands swollen, fibro flare i guess",
+        "my teenager is so hard to wake up now that school started",
+    ],
+)
+def test_everyday_pain_talk_gets_no_crisis_reply(bot, message):
+    reply = Chat(bot) >> message
+    assert reply.kind != "emergency", (reply.category, message)
 
 
 def test_a_danger_that_is_over_drops_only_semantic_emergency_matches(bot):

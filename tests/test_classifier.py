@@ -83,12 +83,20 @@ def test_classifier_alone_gives_the_crisis_reply(bot, message):
     assert "988" in turn.reply.text
 
 
+def test_classifier_alone_gives_the_emergency_reply(bot):
+    """A situation no rule or single exemplar names (round 6: the emergency threshold)."""
+    turn = bot.reply("my buddy fell off the scaffolding and hes lying there making weird noises")
+    assert (turn.reply.kind, turn.reply.category) == ("emergency", "emergency")
+    assert [e.ref for e in turn.verdict.evidence] == ["classifier:emergency"]
+    assert turn.reply.text.index("911") < turn.reply.text.index("1-800-222-1222")
+
+
 def test_classifier_adds_self_harm_only_where_configured(bot, real_kb):
     vector = bot._encode(bot.guard.semantic_text(FORUM_STYLE[0]))
     hits = bot.guard.semantic_hits(vector)
     assert [(e.category, e.source) for e in hits] == [("self_harm", "classifier")]
     settings = real_kb.guard.semantic.classifier
-    assert set(settings.thresholds) == {"self_harm"}
+    assert set(settings.thresholds) == {"self_harm", "emergency"}
     off = settings.model_copy(update={"thresholds": {}})
     data = real_kb.guard
     data.semantic = data.semantic.model_copy(update={"classifier": off})
