@@ -133,8 +133,9 @@ class WordsFile(Strict):
     words: list[str] = Field(min_length=1)
     health_words: list[str] = Field(default_factory=list)
     informal_words: list[str] = Field(default_factory=list)
+    near_cue_words: list[str] = Field(default_factory=list)
 
-    @field_validator("words", "health_words", "informal_words", mode="before")
+    @field_validator("words", "health_words", "informal_words", "near_cue_words", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -238,7 +239,8 @@ class GuardData:
         names = self.lexicons.groups.get("substance", [])
         terms = {t for n in names for t in self.lexicons.lexicons[n]}
         words = self.words
-        return frozenset(words.words + words.health_words + words.informal_words) - terms
+        listed = words.words + words.health_words + words.informal_words + words.near_cue_words
+        return frozenset(listed) - terms
 
     @cached_property
     def vocabulary(self) -> set[str]:

