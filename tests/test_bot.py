@@ -556,6 +556,9 @@ def test_every_vetted_question_asked_verbatim_gets_its_entry(bot):
         "he was working in the sun all day and now his skin is hot and dry and hes confused",
         "my dad had a heart attack two years ago and now hes got chest pain again and is sweating",
         "grandma fell asleep after her kratom tea and her snoring sounds really wrong",
+        # a habit or a cold is excluded; the same words with a sign now are not
+        "i took a bunch of pills and i feel faint",
+        "my chest feels heavy with this cold and now my lips are going blue",
     ],
 )
 def test_emergency_told_by_signs(bot, message):
@@ -618,6 +621,8 @@ def test_red_flag_families_leave_everyday_complaints_alone(bot, message):
         "my chest hurts when i cough from this cold",
         "woke up with my whole body aching and my hands swollen, fibro flare i guess",
         "my teenager is so hard to wake up now that school started",
+        "i feel faint if i stand too long in the heat",
+        "my chest feels heavy with this cold and i cough a lot",
     ],
 )
 def test_everyday_pain_talk_gets_no_crisis_reply(bot, message):
