@@ -244,7 +244,8 @@ FLOORS = {
     # (60/60, look-alikes 3/40 -> 1/40); probe 5 only measured: 35/50 before round 4, 40/50 after
     # it, 41/50 after round 5 (look-alikes 4/30 throughout); probe 4 after round 5: 36/50, 3/30
     # round 6 (two more helpers): tune 6 45/60 before (look-alikes 3/40), then shaped the round-6
-    # rules (60/60, 3/40) and the none-w* exemplars (1/40); probe 6 only measured: 42/50 before,
+    # rules (60/60, 1/40); the classifier's emergency threshold added a look-alike, which the
+    # none-w* exemplars removed (1/40); probe 6 only measured: 42/50 before,
     # 42/50 after the rules, 45/50 with the classifier's emergency threshold (look-alikes 3/30
     # throughout). After round 6: probe 4 40/50, 3/30; probe 5 44/50, 3/30
     "emergency_probe_4": {"recall": 0.78, "look_alikes": 0.20},
