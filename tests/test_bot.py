@@ -246,6 +246,10 @@ def test_smalltalk_and_out_of_scope(bot):
         "kratom for knee pain",
         "kratom is natrual so its safe?",  # a typo of an English word is not a second substance
         "NICE NG193",  # "ng" inside a code is not Tagalog
+        # a real word one edit from a cue word is not corrected into it (near_cue_words)
+        "i want to diet to take weight off my knees",  # was "i want to die ..."
+        "i keep dozing off in the afternoon since my back surgery",  # was "dosing off"
+        "my leg feels weak after my hip replacement, is physio worth it",  # was "wean"
     ],
 )
 def test_look_alikes_are_not_redirected(bot, message):
@@ -276,19 +280,6 @@ def test_real_words_near_a_cue_word_are_not_corrected_into_it(bot):
         assert guard.canonical(word) == word
     # misspellings are still corrected
     assert guard.canonical("kratum wher mutch pils") == "kratom where much pills"
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "i want to diet to take weight off my knees",  # was "i want to die ..."
-        "i keep dozing off in the afternoon since my back surgery",  # was "dosing off"
-        "my leg feels weak after my hip replacement, is physio worth it",  # was "wean"
-    ],
-)
-def test_a_real_word_read_as_a_cue_word_gets_no_redirect(bot, message):
-    reply = Chat(bot) >> message
-    assert reply.kind not in {"redirect", "emergency"}, (reply.kind, reply.category)
 
 
 def test_typos_of_english_words_are_not_counted_as_medicines(bot):
