@@ -83,6 +83,8 @@ class Guard:
         }
         self.continuations = [re.compile(p) for p in data.semantic.continuations]
         self.not_happening = [data.pattern(p) for p in data.semantic.not_happening]
+        self.figures = [data.pattern(p) for p in data.semantic.figures_of_speech]
+        self.comparisons = [data.pattern(p) for p in data.semantic.comparisons]
 
     # ------------------------------------------------------------------ text preparation
     def canonical(self, message: str) -> str:
@@ -92,6 +94,14 @@ class Guard:
     def semantic_text(self, message: str) -> str:
         """The canonical text without framing wrappers: what gets embedded."""
         return self.forms(message)[2]
+
+    def literal(self, text: str) -> str | None:
+        """`text` without its figures of speech ("this flare is the death of me"), or None when
+        it has none (or nothing else)."""
+        for figure in self.figures:
+            text = figure.sub(" ", text)
+        literal = " ".join(text.split())
+        return literal or None
 
     @cached_property
     def _vocab_by_initial(self) -> dict[str, list[str]]:
@@ -305,13 +315,33 @@ class Guard:
         if lang:
             evidence.append(lang)
         over = any(p.search(forms[1]) for p in self.not_happening)  # over, or only a possibility
-        evidence += self._semantic_policy(evidence, _unless_over(self.semantic_hits(vector), over))
+        comparing = any(p.search(forms[1]) for p in self.comparisons)
+        semantic = _unless(self.semantic_hits(vector), over=over, comparing=comparing)
+        if embed is not None and any(e.category in URGENT for e in semantic):
+            semantic = self._unless_figurative(semantic, forms[2], embed)
+        evidence += self._semantic_policy(evidence, semantic)
         if embed is not None and not any(e.category in URGENT for e in evidence):
             passages = self.passage_hits(embed(self.passages(message)))
-            evidence += _unless_over(passages, over)
+            evidence += _unless(passages, over=over, comparing=comparing)
         if not evidence and history:
             evidence += self._context_hits(forms, history)
         return self._verdict(evidence)
+
+    def _unless_figurative(
+        self,
+        hits: list[Evidence],
+        text: str,
+        embed: Callable[[list[str]], Sequence[Vectors]],
+    ) -> list[Evidence]:
+        """Urgent semantic hits that still hold with the figures of speech cut out: "this flare is
+        going to be the death of me" means no harm once "the death of me" is gone. (Cutting them
+        from the one embedded text instead moved messages away from the benign exemplars, which
+        are written with their figures.)"""
+        literal = self.literal(text)
+        if literal is None or literal == text:
+            return hits
+        still = {e.category for e in self.semantic_hits(embed([literal])[0])}
+        return [e for e in hits if e.category not in URGENT or e.category in still]
 
     def _semantic_policy(self, rules: list[Evidence], semantic: list[Evidence]) -> list[Evidence]:
         """Rules decide when they fire; meaning alone may only add a more urgent category if strong."""
@@ -380,9 +410,14 @@ class Guard:
 URGENT = frozenset({"emergency", "self_harm"})
 
 
-def _unless_over(hits: list[Evidence], over: bool) -> list[Evidence]:
-    """Semantic hits without emergency ones when the message says the danger is not happening."""
-    return [e for e in hits if not (over and e.category == "emergency")]
+def _unless(hits: list[Evidence], *, over: bool, comparing: bool) -> list[Evidence]:
+    """Semantic hits without emergency ones when the message says the danger is not happening,
+    and without mixing ones when it compares substances rather than combining them."""
+    return [
+        e
+        for e in hits
+        if not (over and e.category == "emergency") and not (comparing and e.category == "mixing")
+    ]
 
 
 def cosine_rows(

@@ -118,6 +118,12 @@ class SemanticFile(Strict):
     # a semantic emergency match (never a rule) is dropped when one of these matches: a danger
     # told as a story that is over, or asked about as a possibility ({lexicon} allowed)
     not_happening: list[str] = Field(default_factory=list)
+    # figures of speech ("the death of me", "i'd kill for a nap"): cut from the text that is
+    # embedded (rules still read the whole message), so they do not steer the meaning
+    figures_of_speech: list[str] = Field(default_factory=list)
+    # a semantic mixing match (never a rule) is dropped when one of these matches: two
+    # substances compared ("is kratom stronger than codeine"), not combined
+    comparisons: list[str] = Field(default_factory=list)
     related: dict[str, list[str]] = Field(default_factory=dict)
     starters: list[str] = Field(default_factory=list)
 
@@ -287,8 +293,9 @@ def _check_compiled(data: GuardData, docs: dict[str, YamlDoc], problems: list[Pr
         for part in ("all", "none")
         for j, pattern in enumerate(getattr(rule, part))
     ] + [
-        (docs["semantic"], ("not_happening", j), "not_happening", pattern)
-        for j, pattern in enumerate(data.semantic.not_happening)
+        (docs["semantic"], (field, j), field, pattern)
+        for field in ("not_happening", "figures_of_speech", "comparisons")
+        for j, pattern in enumerate(getattr(data.semantic, field))
     ]
     ok = True
     known = set(data.lexicons.lexicons) | set(data.lexicons.groups) | {"drugish"}

@@ -35,6 +35,7 @@ SHORTHAND = [
     (re.compile(r"\+"), " plus "),
     (re.compile(r"&"), " and "),
     (re.compile(r"%"), " percent "),
+    (re.compile(r"\$ ?(\d[\d,.]*)"), r" \1 dollars "),  # "$80 a week on kratom" is money
 ]
 
 

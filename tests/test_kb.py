@@ -215,6 +215,8 @@ def test_resource_digits_must_match_letters(scratch_kb):
     [
         ("rules.yaml", "'\\b(potentiat", "'\\b((potentiat", "bad pattern"),
         ("semantic.yaml", "{resolved}", "{resolveds}", "not_happening: unknown lexicon"),
+        ("semantic.yaml", "(dying|dyin) to", "((dying|dyin) to", "figures_of_speech: bad pattern"),
+        ("semantic.yaml", "(?<!compared )with", "((?<!compared )with", "comparisons: bad pattern"),
     ],
 )
 def test_broken_guard_pattern_is_reported_with_line(scratch_kb, name, old, new, problem):
