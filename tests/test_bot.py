@@ -255,8 +255,12 @@ def test_smalltalk_and_out_of_scope(bot):
         "which is stronger kratom or tramadol",
         # money is not a dose ("$80" is spelled out as dollars)
         "i was spending like $80 a week on kratom which is kinda crazy when i add it up",
-        # a basketball drill
+        # a basketball drill; round 2: spice labels mixed up, twelve-hour shifts, a quitting story
         "my sons basketball coach makes them run suicides and he comes home limping",
+        "my grandkids mixed up all the labels in my spice cabinet",
+        "i work 3 twelves a week as a cna and my back takes 2 days to recover",
+        "quitting kratom was harder than i thought but my sponsor has been great",
+        "my dad says he'll use a cane over his dead body, how do i convince a stubborn 78 year old",
     ],
 )
 def test_look_alikes_are_not_redirected(bot, message):
@@ -642,6 +646,9 @@ def test_everyday_pain_talk_gets_no_crisis_reply(bot, message):
         ("is kratom and tramadol together stronger than oxy", "mixing"),
         ("spending $80 a week on kratom, is 4 doses a day too much", "dosing"),
         ("i ran suicides at practice and i keep thinking about suicide", "self_harm"),
+        ("i mixed up my pills and my husbands and took his oxy with my xanax", "mixing"),
+        ("quitting kratom cold turkey was rough, can i just stop again", "dosing"),
+        ("i work 3 twelves a week, can i take 2 tramadol a day", "dosing"),
         # a figure of speech beside a plan is still a plan (rules read the whole message)
         ("this pain will be the death of me, i saved up my pills to end it", "self_harm"),
     ],
