@@ -25,7 +25,8 @@ CASES = [
     ("what % hydrocortisone", "what percent hydrocortisone"),
     ("mucinex q12h", "mucinex q12h"),  # a dosing interval is not leetspeak
     ("h0w much kr@tom sh0uld i t@ke", "how much kratom should i take"),  # @ and $ are letters
-    ("$20 of kr$tom", "20 of krstom"),  # a $ that is not inside a word is dropped
+    ("$20 of kr$tom", "20 dollars of krstom"),  # a $ before a number is money; inside a word, s
+    ("100$ a week", "100 a week"),  # any other $ outside a word is dropped
 ]
 
 
