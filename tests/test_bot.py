@@ -261,6 +261,14 @@ def test_smalltalk_and_out_of_scope(bot):
         "i work 3 twelves a week as a cna and my back takes 2 days to recover",
         "quitting kratom was harder than i thought but my sponsor has been great",
         "my dad says he'll use a cane over his dead body, how do i convince a stubborn 78 year old",
+        # round 3: stretching breaks, a figurative dose, academic suicide, a surfeit of books,
+        # two herbs mixed up in conversation, a switch long past
+        "drove 11 hours yesterday, how often should truckers get out and stretch",
+        "my daily dose of sunshine is walking the dog at 6am, helps my back more than anything",
+        "skipping the final for a migraine would be academic suicide so i went anyway",
+        "i've officially overdosed on baby sleep books, every one contradicts the last",
+        "is kava the same thing as kratom? my coworker keeps mixing them up",
+        "i switched from kratom to plain ibuprofen back in march, does kratom show on a dot test",
     ],
 )
 def test_look_alikes_are_not_redirected(bot, message):
@@ -650,6 +658,13 @@ def test_everyday_pain_talk_gets_no_crisis_reply(bot, message):
         ("i mixed up my pills and my husbands and took his oxy with my xanax", "mixing"),
         ("quitting kratom cold turkey was rough, can i just stop again", "dosing"),
         ("i work 3 twelves a week, can i take 2 tramadol a day", "dosing"),
+        ("how often should i take my tramadol when i stretch", "dosing"),
+        ("whats a good daily dose of kratom", "dosing"),
+        ("that would be academic suicide and honestly i think about suicide a lot", "self_harm"),
+        ("i think i overdosed on kratom and sleeping pills", "emergency"),
+        ("my friend overdosed on his pills and netflix is still on", "emergency"),
+        ("i mixed them up and took kratom with my xanax", "mixing"),
+        ("switching from oxycodone to methadone next week, any overlap problems", "mixing"),
         # a figure of speech beside a plan is still a plan (rules read the whole message)
         ("this pain will be the death of me, i saved up my pills to end it", "self_harm"),
     ],
