@@ -304,7 +304,8 @@ class Guard:
 
         `forms` is `self.forms(message)` when the caller already has it (the Bot embeds its
         unwrapped form first), so the message is not normalized and corrected twice.
-        `embed` (texts -> vectors) enables the passage check: the sentences of a long message are
+        `embed` (texts -> vectors) enables the figures-of-speech check (an urgent semantic match
+        must hold without them) and the passage check: the sentences of a long message are
         embedded and checked only when nothing urgent was found already. A sentence may add an
         urgent category also where rules gave a redirect: the dosing or mixing talk is often in
         other sentences.

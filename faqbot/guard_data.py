@@ -118,8 +118,8 @@ class SemanticFile(Strict):
     # a semantic emergency match (never a rule) is dropped when one of these matches: a danger
     # told as a story that is over, or asked about as a possibility ({lexicon} allowed)
     not_happening: list[str] = Field(default_factory=list)
-    # figures of speech ("the death of me", "i'd kill for a nap"): cut from the text that is
-    # embedded (rules still read the whole message), so they do not steer the meaning
+    # figures of speech ("the death of me", "i'd kill for a nap"): a semantic self-harm or
+    # emergency match must still hold when the message is embedded again without them
     figures_of_speech: list[str] = Field(default_factory=list)
     # a semantic mixing match (never a rule) is dropped when one of these matches: two
     # substances compared ("is kratom stronger than codeine"), not combined
