@@ -269,6 +269,12 @@ def test_smalltalk_and_out_of_scope(bot):
         "i've officially overdosed on baby sleep books, every one contradicts the last",
         "is kava the same thing as kratom? my coworker keeps mixing them up",
         "i switched from kratom to plain ibuprofen back in march, does kratom show on a dot test",
+        # round 4: more figures, lab results, an answer about withdrawal to someone not stopping
+        "i overdosed on true crime podcasts this weekend while my back was flared up",
+        "this heating pad is my ride or die, three winters of lupus flares together",
+        "how long do third-party lab test results usually take for kratom vendors",
+        "what is kratom withdrawal generally like? i'm not stopping right now, just curious",
+        "my tomato plants got a dose of fish emulsion this morning and the dog rolled in it",
     ],
 )
 def test_look_alikes_are_not_redirected(bot, message):
@@ -665,6 +671,9 @@ def test_everyday_pain_talk_gets_no_crisis_reply(bot, message):
         ("my friend overdosed on his pills and netflix is still on", "emergency"),
         ("i mixed them up and took kratom with my xanax", "mixing"),
         ("switching from oxycodone to methadone next week, any overlap problems", "mixing"),
+        ("i overdosed on podcasts and kratom last night and now i cant stop shaking", "emergency"),
+        ("how long do i have to wait after the test results to take my next dose", "dosing"),
+        ("im not stopping right now but how do i taper off kratom later", "dosing"),
         # a figure of speech beside a plan is still a plan (rules read the whole message)
         ("this pain will be the death of me, i saved up my pills to end it", "self_harm"),
     ],
