@@ -275,6 +275,13 @@ def test_smalltalk_and_out_of_scope(bot):
         "how long do third-party lab test results usually take for kratom vendors",
         "what is kratom withdrawal generally like? i'm not stopping right now, just curious",
         "my tomato plants got a dose of fish emulsion this morning and the dog rolled in it",
+        # round 5: inflections and hobbies read as medicine names, more figures
+        "long covid took running away from me and i'm grieving it, just started watercolor",
+        "my brother thinks anyone who uses kratom is a junkie and family dinners are tense",
+        "repotting my orchids today and mixing bark with perlite, my wrists are complaining",
+        "got my weekly dose of grandkids this weekend and my back knows it, best way to lift a"
+        " toddler with a bad back?",
+        "my old violin teacher called practicing scales all day slow suicide for the wrists",
     ],
 )
 def test_look_alikes_are_not_redirected(bot, message):
@@ -318,6 +325,10 @@ def test_typos_of_english_words_are_not_counted_as_medicines(bot):
     assert guard.substances("kratom with concertx") == {"kratom", "concertx"}  # concert + x
     assert guard.substances("kratom with hospitol") == {"kratom", "hospitol"}  # hospital, a -> o
     assert guard.substances("kratom with concerta") == {"kratom", "concerta"}  # now listed
+    # inflections of familiar words: a doubled consonant before -ing/-ed, -ies/-ied for -y
+    assert guard.substances("wrote about quitting kratom back in 2022") == {"kratom"}
+    assert guard.substances("slowly finding new hobbies though") == set()
+    assert guard.substances("my wife worried and hurried home") == set()
 
 
 def test_one_medicine_is_counted_once(bot):
