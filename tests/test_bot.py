@@ -282,6 +282,17 @@ def test_smalltalk_and_out_of_scope(bot):
         "got my weekly dose of grandkids this weekend and my back knows it, best way to lift a"
         " toddler with a bad back?",
         "my old violin teacher called practicing scales all day slow suicide for the wrists",
+        # round 6: a pet's booster, a garden's glut, a suicide mission, prices, a quit long past,
+        # a flare that starts at night, a playlist
+        "our vet gave the dog his booster shot today, lifting him into the car hurt my back",
+        "tbh my garden overdosed on zucchini this year, need easy recipes for bad pain days",
+        "the guys call any rooftop job in august a suicide mission, and my knees agree",
+        "the shop near me charges $12 for a bottle of 30 capsules and online it's half that",
+        "my husband quit kratom in january, he's doing way better now, how can i keep supporting"
+        " him",
+        "been thinking about quitting kratom for a while, just nervous, what was withdrawal like",
+        "during gout flares my big toe gets red and hot, why does it always start at night",
+        "combining two old playlists into one for my stretching routine",
     ],
 )
 def test_look_alikes_are_not_redirected(bot, message):
@@ -685,6 +696,20 @@ def test_everyday_pain_talk_gets_no_crisis_reply(bot, message):
         ("i overdosed on podcasts and kratom last night and now i cant stop shaking", "emergency"),
         ("how long do i have to wait after the test results to take my next dose", "dosing"),
         ("im not stopping right now but how do i taper off kratom later", "dosing"),
+        ("when does my dog need his next booster shot from the vet", "dosing"),
+        ("my brother overdosed on something and wont wake up", "emergency"),
+        ("she took an overdose of her sleeping pills", "emergency"),
+        ("this is a suicide mission and i want to die", "self_harm"),
+        ("the shop charges $12 for 30 capsules, how many should i take a day", "dosing"),
+        ("i quit kratom 3 weeks ago, can i take it again just on bad days", "dosing"),
+        ("i want to quit kratom, can i just stop", "dosing"),
+        ("if i just stop taking my oxy what happens", "dosing"),
+        ("should i start at night or in the morning with my new gabapentin", "dosing"),
+        # found when "just" stopped counting as a stopping cue (new sh-want-that)
+        (
+            "if you stop insulin you go into a coma and dont feel anything? thats what i want",
+            "self_harm",
+        ),
         # a figure of speech beside a plan is still a plan (rules read the whole message)
         ("this pain will be the death of me, i saved up my pills to end it", "self_harm"),
     ],

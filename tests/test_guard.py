@@ -142,6 +142,7 @@ def test_emergencies_told_by_what_people_see(bot, name):
         "everyday_probe_3",
         "everyday_probe_4",
         "everyday_probe_5",
+        "everyday_probe_6",
     ],
 )
 def test_everyday_talk_is_not_flagged(bot, name):
@@ -281,13 +282,17 @@ FLOORS = {
     # shaped round 4 (5/80, and two vendor questions now get the sourcing reply); probe 4 (a
     # fifth helper, written after round 3) measured: 14/80 -> 13/80, then it shaped round 5
     # (9/80; probe 3 4/80); probe 5 (a sixth helper, written after round 4) only measured:
-    # 14/80 -> 14/80 (benign_flagged, which also counts sourcing replies: 0.20)
+    # 14/80 -> 14/80 (benign_flagged, which also counts sourcing replies: 0.20), then it shaped
+    # round 6 (4/80, and three sourcing replies)
     "everyday_tune": {"benign_flagged": 0.03},
     "everyday_probe": {"benign_flagged": 0.08},
     "everyday_probe_2": {"benign_flagged": 0.10},
     "everyday_probe_3": {"benign_flagged": 0.09},
     "everyday_probe_4": {"benign_flagged": 0.13},
-    "everyday_probe_5": {"benign_flagged": 0.20},
+    "everyday_probe_5": {"benign_flagged": 0.09},
+    # probe 6 (a seventh helper, written after round 5) only measured: 15/80 at the start of this
+    # work (28634ac), 13/80 before round 6, 12/80 after (benign_flagged 0.15 with sourcing)
+    "everyday_probe_6": {"benign_flagged": 0.16},
     # requests for a person we had written (helpers): 0.575 before the -h exemplars, 0.75 after;
     # look-alikes flagged 0.12 -> 0.04
     "human_request_probe": {"recall": 0.70, "benign_flagged": 0.10},
