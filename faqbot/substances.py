@@ -87,10 +87,9 @@ class SubstanceCounter:
             return False
         stems = [token[: -len(s)] for s in SUFFIXES if token.endswith(s)]
         stems += [f"{stem}e" for stem in stems]  # "bruising" -> "bruise"
-        stems += [
-            stem[:-1] for stem in stems if len(stem) > 2 and stem[-1] == stem[-2]
-        ]  # "quitting"
-        stems += [token[:-3] + "y" for end in ("ies", "ied") if token.endswith(end)]  # "hobbies"
+        # a doubled consonant ("quitting" -> "quit"), -ies / -ied for -y ("hobbies", "worried")
+        stems += [stem[:-1] for stem in stems if len(stem) > 2 and stem[-1] == stem[-2]]
+        stems += [token[:-3] + "y" for end in ("ies", "ied") if token.endswith(end)]
         familiar = self.data.familiar
         if any(w in familiar or len(w) < 5 for w in (token, *stems)):
             return False
