@@ -257,13 +257,16 @@ def test_smalltalk_and_out_of_scope(bot):
         "i was spending like $80 a week on kratom which is kinda crazy when i add it up",
         # a basketball drill; round 2: spice labels mixed up, twelve-hour shifts, a quitting story
         "my sons basketball coach makes them run suicides and he comes home limping",
-        "my grandkids mixed up all the labels in my spice cabinet",
+        "my grandkids mixed up all the labels in my spice cabinet, now i cant tell the paprika"
+        " from the cumin",
         "i work 3 twelves a week as a cna and my back takes 2 days to recover",
-        "quitting kratom was harder than i thought but my sponsor has been great",
+        "quitting kratom was harder than i thought but my sponsor has been great, just wanted to"
+        " share",
         "my dad says he'll use a cane over his dead body, how do i convince a stubborn 78 year old",
         # round 3: stretching breaks, a figurative dose, academic suicide, a surfeit of books,
         # two herbs mixed up in conversation, a switch long past
-        "drove 11 hours yesterday, how often should truckers get out and stretch",
+        "drove 11 hours from amarillo to memphis yesterday, back was toast by hour 8. how often"
+        " should truckers get out and stretch",
         "my daily dose of sunshine is walking the dog at 6am, helps my back more than anything",
         "skipping the final for a migraine would be academic suicide so i went anyway",
         "i've officially overdosed on baby sleep books, every one contradicts the last",
@@ -271,13 +274,15 @@ def test_smalltalk_and_out_of_scope(bot):
         "i switched from kratom to plain ibuprofen back in march, does kratom show on a dot test",
         # round 4: more figures, lab results, an answer about withdrawal to someone not stopping
         "i overdosed on true crime podcasts this weekend while my back was flared up",
-        "this heating pad is my ride or die, three winters of lupus flares together",
+        "this heating pad is my ride or die, we've been through three winters of lupus flares"
+        " together",
         "how long do third-party lab test results usually take for kratom vendors",
         "what is kratom withdrawal generally like? i'm not stopping right now, just curious",
         "my tomato plants got a dose of fish emulsion this morning and the dog rolled in it",
         # round 5: inflections and hobbies read as medicine names, more figures
         "long covid took running away from me and i'm grieving it, just started watercolor",
-        "my brother thinks anyone who uses kratom is a junkie and family dinners are tense",
+        "My brother thinks anyone who uses kratom is a junkie and family dinners are tense. How do"
+        " you all handle relatives who judge?",
         "repotting my orchids today and mixing bark with perlite, my wrists are complaining",
         "got my weekly dose of grandkids this weekend and my back knows it, best way to lift a"
         " toddler with a bad back?",
@@ -287,12 +292,14 @@ def test_smalltalk_and_out_of_scope(bot):
         "our vet gave the dog his booster shot today, lifting him into the car hurt my back",
         "tbh my garden overdosed on zucchini this year, need easy recipes for bad pain days",
         "the guys call any rooftop job in august a suicide mission, and my knees agree",
-        "the shop near me charges $12 for a bottle of 30 capsules and online it's half that",
+        "The shop near me charges $12 for a bottle of 30 capsules and online it's half that. Why"
+        " such a big price difference?",
         "my husband quit kratom in january, he's doing way better now, how can i keep supporting"
         " him",
         "been thinking about quitting kratom for a while, just nervous, what was withdrawal like",
         "during gout flares my big toe gets red and hot, why does it always start at night",
-        "combining two old playlists into one for my stretching routine",
+        "combining two old playlists into one for my stretching routine, any good slow songs for a"
+        " cooldown",
     ],
 )
 def test_look_alikes_are_not_redirected(bot, message):
