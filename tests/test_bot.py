@@ -712,7 +712,7 @@ def test_everyday_pain_talk_gets_no_crisis_reply(bot, message):
         ("i want to quit kratom, can i just stop", "dosing"),
         ("if i just stop taking my oxy what happens", "dosing"),
         ("should i start at night or in the morning with my new gabapentin", "dosing"),
-        # found when "just" stopped counting as a stopping cue (new sh-want-that)
+        # found when "just" stopped counting as a stopping cue (sh-death-better)
         (
             "if you stop insulin you go into a coma and dont feel anything? thats what i want",
             "self_harm",
